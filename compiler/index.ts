@@ -1,0 +1,32 @@
+// The compiler's public entry points.
+import type * as A from "./ast.js";
+import { check, type CheckOptions } from "./check.js";
+import { type Diagnostic, Diagnostics, formatDiagnostics } from "./diagnostics.js";
+import { parse } from "./parser.js";
+import { Source } from "./source.js";
+
+export interface AnalyzeOptions extends CheckOptions {
+  /** The script's name in diagnostics: its path, or "stdin" for -e programs. */
+  file?: string;
+}
+
+export interface AnalyzeResult {
+  ok: boolean;
+  source: Source;
+  /** Errors and warnings, in source order. */
+  diagnostics: Diagnostic[];
+  /** The typed AST; present even when there are errors (then partly typed). */
+  program: A.Program;
+}
+
+/** Parses and type-checks a script. Pure: reads nothing but what the system describes. */
+export function analyze(text: string, options: AnalyzeOptions = {}): AnalyzeResult {
+  const source = new Source(options.file ?? "stdin", text);
+  const diags = new Diagnostics(source);
+  const { program } = parse(source, { params: options.params ?? [] }, diags);
+  check(program, diags, options);
+  return { ok: !diags.hasErrors(), source, diagnostics: diags.sorted(), program };
+}
+
+export { formatDiagnostics, Source };
+export type { Diagnostic };
