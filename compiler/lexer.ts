@@ -210,7 +210,7 @@ export const allTokens: TokenType[] = [
 let lexer: InstanceType<typeof Lexer> | undefined;
 
 export function tokenize(text: string) {
-  lexer ??= new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false, skipValidations: true });
+  lexer ??= new Lexer(allTokens, { positionTracking: "onlyOffset", safeMode: true, skipValidations: true });
   return lexer.tokenize(text);
 }
 export { EOF as EOFToken } from "./chevrotain.js";

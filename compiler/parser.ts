@@ -58,7 +58,7 @@ class Parser extends EmbeddedActionsParser {
   diags!: Diagnostics;
 
   constructor() {
-    super(L.allTokens, { errorMessageProvider: errorMessages, maxLookahead: 4, skipValidations: true });
+    super(L.allTokens, { errorMessageProvider: errorMessages, maxLookahead: 2, skipValidations: true });
     this.performSelfAnalysis();
   }
 
@@ -445,8 +445,9 @@ class Parser extends EmbeddedActionsParser {
       {
         // `struct X` as a call argument, as in sizeof(struct X): parsed so the checker can name it.
         ALT: () => {
-          const ty = this.SUBRULE(this.typeName);
-          return this.ACTION(() => ({ kind: "Ident" as const, name: ty.name, span: ty.span }));
+          const kw = this.CONSUME(L.Struct);
+          const id = this.CONSUME2(L.Ident);
+          return this.ACTION(() => ({ kind: "Ident" as const, name: `struct ${id.image}`, span: { start: kw.startOffset, end: tokSpan(id).end } }));
         },
       },
       {
