@@ -1,0 +1,56 @@
+// Compile-time ELF support: symbols, USDT probes, vaddr->file offset, library resolution.
+
+export {
+  ElfFile,
+  ElfError,
+  type ElfHeader,
+  type ElfOpenOptions,
+  type ElfSymbol,
+  type ElfType,
+  type ProgramHeader,
+  type SectionHeader,
+  type SymbolBinding,
+  type SymbolFilter,
+  type SymbolType,
+  type UsdtProbe,
+} from "./elf.js";
+export {
+  parseUsdtArg,
+  parseUsdtArgs,
+  UsdtArgError,
+  type UsdtArg,
+  type UsdtArgSize,
+  type UsdtConstArg,
+  type UsdtMemArg,
+  type UsdtRegArg,
+  type UsdtScale,
+} from "./usdt-args.js";
+export {
+  X86_64_ARG_REGISTERS,
+  X86_64_PT_REGS_OFFSETS,
+  X86_64_PT_REGS_SIZE,
+  X86_64_RETURN_REGISTER,
+  lookupX86Register,
+  ptRegsOffsetOfArg,
+  type PtRegsField,
+  type X86Reg64,
+  type X86Register,
+} from "./registers.js";
+export {
+  DEFAULT_LD_SO_CACHE,
+  DEFAULT_LIBRARY_DIRS,
+  TargetNotFoundError,
+  findInPath,
+  isLibraryName,
+  isX86_64Entry,
+  mappedFiles,
+  parseLdSoCache,
+  parseProcMaps,
+  processMappings,
+  readLdSoCache,
+  resolveLibrary,
+  resolveTarget,
+  type LdCacheEntry,
+  type MemoryMapping,
+  type ResolveOptions,
+} from "./libraries.js";
