@@ -2,6 +2,7 @@
 // the checker (compiler/check.ts).
 import type { Span } from "./source.js";
 import type { ProbeTarget } from "./probes/provider.js";
+import type { TracepointField } from "./probes/tracepoint-format.js";
 import type { Type } from "./types.js";
 
 export interface Program {
@@ -236,6 +237,8 @@ export interface FieldExpr extends ExprBase {
   field: string;
   arrow: boolean;
   fieldSpan: Span;
+  /** Set by the checker for `args->field`: where the field lies in the tracepoint's record. */
+  tracepoint?: TracepointField;
 }
 
 /** `e[i]`: array indexing (rejected by the checker; maps are MapExpr). */

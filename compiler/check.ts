@@ -326,6 +326,8 @@ class Checker {
 
   private storeMapValue(m: A.MapExpr, t: Type, span: Span, arithmetic: boolean): void {
     const sym = this.mapSymbol(m);
+    // Arithmetic on an integer map keeps its type (and its sign).
+    if (arithmetic && sym.value?.kind === "int") t = sym.value;
     if (sym.value === undefined) {
       sym.value = t;
       this.changed = true;
@@ -486,6 +488,7 @@ class Checker {
         this.error(e.fieldSpan, `the tracepoint has no field '${e.field}'${names ? ` (its fields: ${names})` : ""}`);
         return ERROR;
       }
+      if (f.offset >= 0) e.tracepoint = f;
       switch (f.kind) {
         case "int":
           return f.size === 1 || f.size === 2 || f.size === 4 || f.size === 8 ? int(f.size, f.signed) : int(8, f.signed);
@@ -526,7 +529,7 @@ class Checker {
         const n = call.args.length;
         if (n >= min && n <= max) return true;
         const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-        this.error(call.span, `${call.name}() takes ${want} argument${min === 1 && max === 1 ? "" : "s"}, but ${n} ${n === 1 ? "is" : "are"} given`);
+        this.error(call.span, `${call.name}() takes ${want} argument${min === 1 && (max === 1 || max === Infinity) ? "" : "s"}, but ${n} ${n === 1 ? "is" : "are"} given`);
         for (const a of call.args) if (a.kind !== "Ident") this.value(a);
         return false;
       },
@@ -690,9 +693,21 @@ class Checker {
   }
 }
 
-/** Whether a positional parameter's text is an integer (then $N is an integer, else a string). */
+/**
+ * A positional parameter's value when its text is an integer written as in C (decimal, 0x hex,
+ * 0 octal, optionally negative) that fits in 64 bits; otherwise $N is a string.
+ */
+export function paramValue(p: string): bigint | undefined {
+  const m = /^(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(p);
+  if (!m) return undefined;
+  const digits = m[2]!;
+  const v = digits.length > 1 && digits[0] === "0" && !/^0[xX]/.test(digits) ? BigInt("0o" + digits.slice(1)) : BigInt(digits);
+  if (v > 0xffff_ffff_ffff_ffffn) return undefined;
+  return BigInt.asIntN(64, m[1] === "-" ? -v : v);
+}
+
 export function isIntegerParam(p: string): boolean {
-  return /^-?(0[xX][0-9a-fA-F]+|[0-9]+)$/.test(p);
+  return paramValue(p) !== undefined;
 }
 
 /** C's integer promotion with 64-bit ints: narrower integers become int64. */
@@ -710,6 +725,7 @@ function arithmetic(a: Type, b: Type): Type {
 }
 
 const MASK64 = (1n << 64n) - 1n;
+const COMPARISONS = new Set(["<", ">", "<=", ">="]);
 
 function wrap(v: bigint, t: Type | undefined): bigint {
   if (t === undefined || t.kind !== "int") return BigInt.asIntN(64, v);
@@ -725,7 +741,7 @@ export function constantValue(e: A.Expr, params: string[]): bigint | undefined {
     case "Positional": {
       const p = params[e.index - 1];
       if (p === undefined) return 0n;
-      return isIntegerParam(p) ? BigInt(p.startsWith("-") ? -BigInt(p.slice(1)) : BigInt(p)) : undefined;
+      return paramValue(p);
     }
     case "PositionalCount":
       return BigInt(params.length);
@@ -742,11 +758,19 @@ export function constantValue(e: A.Expr, params: string[]): bigint | undefined {
       if (e.op === "!") return v === 0n ? 1n : 0n;
       return undefined;
     }
+    case "Ternary": {
+      const c = constantValue(e.cond, params);
+      if (c === undefined) return undefined;
+      const v = constantValue(c !== 0n ? e.then : e.else, params);
+      return v === undefined ? undefined : wrap(v, e.type);
+    }
     case "Binary": {
       const l = constantValue(e.left, params);
       const r = constantValue(e.right, params);
       if (l === undefined || r === undefined) return undefined;
-      const unsigned = e.type?.kind === "int" && !e.type.signed;
+      // Comparisons convert their operands like arithmetic does; the others have that type.
+      const operands = COMPARISONS.has(e.op) && e.left.type && e.right.type ? arithmetic(e.left.type, e.right.type) : e.type;
+      const unsigned = operands?.kind === "int" && !operands.signed;
       const ul = l & MASK64;
       const ur = r & MASK64;
       const res = ((): bigint | undefined => {
@@ -759,8 +783,9 @@ export function constantValue(e: A.Expr, params: string[]): bigint | undefined {
           case "&": return l & r;
           case "|": return l | r;
           case "^": return l ^ r;
-          case "<<": return r < 0n || r > 63n ? 0n : l << r;
-          case ">>": return r < 0n || r > 63n ? 0n : unsigned ? ul >> r : l >> r;
+          // Shift counts are taken modulo 64, as the BPF ISA does at run time.
+          case "<<": return l << (r & 63n);
+          case ">>": return unsigned ? ul >> (r & 63n) : BigInt.asIntN(64, l) >> (r & 63n);
           case "==": return l === r ? 1n : 0n;
           case "!=": return l !== r ? 1n : 0n;
           case "<": return (unsigned ? ul < ur : l < r) ? 1n : 0n;
@@ -782,7 +807,8 @@ function intersectFields(a: Map<string, TracepointField>, b: Map<string, Tracepo
   const out = new Map<string, TracepointField>();
   for (const [k, v] of a) {
     const w = b.get(k);
-    if (w && w.size === v.size && w.kind === v.kind && w.signed === v.signed) out.set(k, v);
+    // The same type in both; the offset may differ (each program reads its own), marked -1.
+    if (w && w.size === v.size && w.kind === v.kind && w.signed === v.signed) out.set(k, w.offset === v.offset ? v : { ...v, offset: -1 });
   }
   return out;
 }

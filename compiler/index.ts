@@ -1,6 +1,6 @@
 // The compiler's public entry points.
 import type * as A from "./ast.js";
-import { check, type CheckOptions } from "./check.js";
+import { check, type CheckOptions, type CheckResult } from "./check.js";
 import { type Diagnostic, Diagnostics, formatDiagnostics } from "./diagnostics.js";
 import { parse } from "./parser.js";
 import { Source } from "./source.js";
@@ -17,6 +17,8 @@ export interface AnalyzeResult {
   diagnostics: Diagnostic[];
   /** The typed AST; present even when there are errors (then partly typed). */
   program: A.Program;
+  /** Maps and variables with their types. */
+  symbols?: CheckResult;
 }
 
 /** Parses and type-checks a script. Pure: reads nothing but what the system describes. */
@@ -24,8 +26,8 @@ export function analyze(text: string, options: AnalyzeOptions = {}): AnalyzeResu
   const source = new Source(options.file ?? "stdin", text);
   const diags = new Diagnostics(source);
   const { program } = parse(source, { params: options.params ?? [] }, diags);
-  check(program, diags, options);
-  return { ok: !diags.hasErrors(), source, diagnostics: diags.sorted(), program };
+  const symbols = check(program, diags, options);
+  return { ok: !diags.hasErrors(), source, diagnostics: diags.sorted(), program, symbols };
 }
 
 export { formatDiagnostics, Source };

@@ -5,6 +5,8 @@ import { createToken, Lexer, type IToken, type TokenType } from "./chevrotain.js
 const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v]+/, group: Lexer.SKIPPED, line_breaks: true });
 const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n]*/, group: Lexer.SKIPPED });
 const BlockComment = createToken({ name: "BlockComment", pattern: /\/\*[\s\S]*?\*\//, group: Lexer.SKIPPED, line_breaks: true });
+/** A block comment that never ends: reported by the parser. */
+export const UnterminatedComment = createToken({ name: "UnterminatedComment", pattern: /\/\*[\s\S]*/, line_breaks: true, label: "unterminated comment" });
 /** `#include <...>` and other preprocessor lines; kept aside for the parser to look at. */
 export const Directive = createToken({ name: "Directive", pattern: /#[^\n]*/, group: "directives" });
 
@@ -166,6 +168,7 @@ export const Op = opTokens as Record<(typeof ops)[number][0], TokenType>;
 export const allTokens: TokenType[] = [
   WhiteSpace,
   BlockComment,
+  UnterminatedComment,
   LineComment,
   Directive,
   AttachPoint,

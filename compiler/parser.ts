@@ -7,20 +7,21 @@ import { EmbeddedActionsParser, EMPTY_ALT, tokenMatcher, type IToken, type Token
 import * as L from "./lexer.js";
 import { Source, type Span } from "./source.js";
 
-const tokSpan = (t: IToken): Span => ({ start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 });
+const tokSpan = (t: IToken): Span => ({ start: t.startOffset, end: t.startOffset + Math.max(1, t.image.length) });
 const between = (a: { span: Span }, b: { span: Span }): Span => ({ start: a.span.start, end: b.span.end });
 
-const BINARY_LEVELS: Array<{ name: string; ops: TokenType[] }> = [
-  { name: "logicalOr", ops: [L.Op.OrOr!] },
-  { name: "logicalAnd", ops: [L.Op.AndAnd!] },
-  { name: "bitOr", ops: [L.Op.Pipe!] },
-  { name: "bitXor", ops: [L.Op.Caret!] },
-  { name: "bitAnd", ops: [L.Op.Amp!] },
-  { name: "equality", ops: [L.EqualityOp] },
-  { name: "relational", ops: [L.RelationalOp] },
-  { name: "shift", ops: [L.ShiftOp] },
-  { name: "additive", ops: [L.AdditiveOp] },
-  { name: "multiplicative", ops: [L.MultiplicativeOp] },
+/** One rule per precedence level, loosest first; each level's operators are one token (category). */
+const BINARY_LEVELS: Array<{ name: string; op: TokenType }> = [
+  { name: "logicalOr", op: L.Op.OrOr! },
+  { name: "logicalAnd", op: L.Op.AndAnd! },
+  { name: "bitOr", op: L.Op.Pipe! },
+  { name: "bitXor", op: L.Op.Caret! },
+  { name: "bitAnd", op: L.Op.Amp! },
+  { name: "equality", op: L.EqualityOp },
+  { name: "relational", op: L.RelationalOp },
+  { name: "shift", op: L.ShiftOp },
+  { name: "additive", op: L.AdditiveOp },
+  { name: "multiplicative", op: L.MultiplicativeOp },
 ];
 
 export const CAST_TYPE_NAMES = new Set(["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]);
@@ -225,7 +226,7 @@ class Parser extends EmbeddedActionsParser {
         // In a predicate `/ ... /`, the closing slash is followed by the probe's '{'.
         GATE: () => !(tokenMatcher(this.LA(1), L.Op.Slash!) && tokenMatcher(this.LA(2), L.LCurly)),
         DEF: () => {
-          const op = this.OR(level.ops.map((t) => ({ ALT: () => this.CONSUME(t) })));
+          const op = this.CONSUME(level.op);
           const right: A.Expr = this.SUBRULE2(next());
           this.ACTION(() => {
             left = { kind: "Binary", op: op.image as A.BinaryOperator, left, right, span: between(left, right) };
@@ -561,6 +562,10 @@ export function parse(source: Source, options: ParseOptions = {}, diags: Diagnos
   const tokens = lex.tokens.filter((t) => {
     if (t.tokenType === L.UnterminatedString) {
       diags.error(tokSpan(t), "unterminated string");
+      return false;
+    }
+    if (t.tokenType === L.UnterminatedComment) {
+      diags.error({ start: t.startOffset, end: t.startOffset + 2 }, "unterminated comment: the file ends inside /* ... */");
       return false;
     }
     return true;

@@ -61,7 +61,7 @@ export function typeName(t: Type): string {
     case "probe":
       return "probe";
     case "agg":
-      return `${t.agg}()`;
+      return t.lhist ? `lhist(${t.lhist.min}, ${t.lhist.max}, ${t.lhist.step})` : `${t.agg}()`;
     case "void":
       return "void";
     case "error":

@@ -1,0 +1,1237 @@
+// Code generation: typed AST to BPF, one program per attach point.
+//
+// Integers live in virtual registers as 64-bit values, sign- or zero-extended from their type.
+// Strings and tuples live in memory (stack objects, map values, ring buffer records); string
+// buffers are always zero-filled past their NUL, so strings compare 8 bytes at a time.
+import type * as A from "../ast.js";
+import { Helper, type JmpOp, type Size } from "../asm/index.js";
+import type { CheckResult } from "../check.js";
+import { constantValue, paramValue } from "../check.js";
+import { parseFormat, type Segment } from "../printf.js";
+import type { ProbeTarget } from "../probes/index.js";
+import type { Location } from "../probes/resolve.js";
+import type { TracepointField } from "../probes/tracepoint-format.js";
+import type { UsdtArg } from "../elf/index.js";
+import { COUNTERS, type EventSpec, PROG_TYPE, STATE } from "../program.js";
+import type { Span } from "../source.js";
+import { ERROR, INT64, int, sizeOf, type Type } from "../types.js";
+import { type Arg, type Base, FP, type IR, type VReg } from "./ir.js";
+import { COUNTERS_MAP, EVENTS_MAP, STATE_MAP, structLayout, type UserMap } from "./maps.js";
+
+/** The stack the kernel allows a BPF program. */
+export const MAX_STACK = 512;
+
+export class CodegenError extends Error {
+  constructor(
+    readonly span: Span,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** State shared by every program of a script: maps, events, probe names. */
+export interface ScriptContext {
+  maps: Map<string, UserMap>;
+  events: EventSpec[];
+  params: string[];
+  symbols: CheckResult;
+  /** The fields of a tracepoint, by name (each program reads its own tracepoint's layout). */
+  tracepointFields(category: string, name: string): Map<string, TracepointField> | undefined;
+}
+
+type IntVal = { k: "reg"; v: VReg; type: Type } | { k: "imm"; n: bigint; type: Type };
+type MemVal = { k: "mem"; base: Base; off: number; type: Type };
+type Val = IntVal | MemVal | { k: "void"; type: Type };
+
+interface Mem {
+  base: Base;
+  off: number;
+}
+
+const BPF_ANY = 0n;
+
+/** A probe's program type. */
+export function progTypeOf(t: ProbeTarget): number {
+  switch (t.type) {
+    case "BEGIN":
+    case "END":
+      return PROG_TYPE.raw_tracepoint;
+    case "interval":
+    case "profile":
+      return PROG_TYPE.perf_event;
+    case "tracepoint":
+      return PROG_TYPE.tracepoint;
+    default:
+      return PROG_TYPE.kprobe;
+  }
+}
+
+/** x86-64 struct pt_regs offsets of the argument registers and the return value. */
+const PT_REGS_ARGS = [112, 104, 96, 88, 72, 64]; // di si dx cx r8 r9
+const PT_REGS_AX = 80;
+const PT_REGS_IP = 128;
+
+export class ProbeGen {
+  readonly code: IR[] = [];
+  private nextV = 0;
+  private nextLabel = 0;
+  /** Bytes of stack in use by objects (they sit at negative offsets from r10). */
+  private frame = 0;
+  private maxFrame = 0;
+  private ctxReg: VReg | undefined;
+  /** Homes of $variables: a register for integers, a stack object for the rest. */
+  private vars = new Map<string, { type: Type; v?: VReg; mem?: Mem }>();
+  /** Where `break` and `continue` go. */
+  private loops: Array<{ brk: string; cont: string }> = [];
+
+  constructor(
+    private script: ScriptContext,
+    private probe: A.Probe,
+    private target: ProbeTarget,
+    private location: Location,
+    private probeId: number,
+    private variables: Map<string, { type: Type }>,
+  ) {}
+
+  get frameSize(): number {
+    return this.maxFrame;
+  }
+
+  // ---- emission helpers ---------------------------------------------------------------------
+
+  private v(): VReg {
+    return this.nextV++ as VReg;
+  }
+
+  private emit(i: IR): void {
+    this.code.push(i);
+  }
+
+  private label(prefix: string): string {
+    return `${prefix}${this.nextLabel++}`;
+  }
+
+  private place(name: string): void {
+    this.emit({ op: "label", name });
+  }
+
+  /** Allocates a stack object; returns its offset from r10. */
+  private alloc(size: number, span: Span): number {
+    this.frame += Math.ceil(size / 8) * 8;
+    this.maxFrame = Math.max(this.maxFrame, this.frame);
+    if (this.frame > MAX_STACK) throw new CodegenError(span, `this probe needs more than the ${MAX_STACK} bytes of stack the kernel allows`);
+    return -this.frame;
+  }
+
+  private ctx(): VReg {
+    if (this.ctxReg === undefined) throw new Error("internal: no context register");
+    return this.ctxReg;
+  }
+
+  private mov(src: VReg | bigint): VReg {
+    const d = this.v();
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: d, src: typeof src === "bigint" ? { imm: src } : src });
+    return d;
+  }
+
+  private call(helper: number, args: Arg[], ret = true): VReg | undefined {
+    const r = ret ? this.v() : undefined;
+    this.emit({ op: "call", helper, args, ...(r !== undefined ? { ret: r } : {}) });
+    return r;
+  }
+
+  private reg(x: IntVal): VReg {
+    return x.k === "reg" ? x.v : this.mov(x.n);
+  }
+
+  /** Zero-fills `size` bytes at mem. */
+  private zero(m: Mem, size: number): void {
+    let o = 0;
+    for (const [sz, n] of [["DW", 8], ["W", 4], ["H", 2], ["B", 1]] as const) {
+      while (size - o >= n) {
+        this.emit({ op: "st", size: sz, base: m.base, off: m.off + o, imm: 0 });
+        o += n;
+      }
+    }
+  }
+
+  /** Copies `size` bytes from src to dst. */
+  private copy(dst: Mem, src: Mem, size: number): void {
+    let o = 0;
+    const t = this.v();
+    for (const [sz, n] of [["DW", 8], ["W", 4], ["H", 2], ["B", 1]] as const) {
+      while (size - o >= n) {
+        this.emit({ op: "ldx", size: sz, dst: t, base: src.base, off: src.off + o });
+        this.emit({ op: "stx", size: sz, base: dst.base, off: dst.off + o, src: t });
+        o += n;
+      }
+    }
+  }
+
+  /** Loads an integer of type t from memory, extended to 64 bits. */
+  private load(m: Mem, t: Type): VReg {
+    const d = this.v();
+    const size = t.kind === "int" ? t.size : 8;
+    this.emit({ op: "ldx", size: SIZE[size]!, dst: d, base: m.base, off: m.off });
+    if (t.kind === "int" && t.signed && size < 8) this.signExtend(d, size);
+    return d;
+  }
+
+  private signExtend(d: VReg, size: number): void {
+    const shift = BigInt(64 - size * 8);
+    this.emit({ op: "alu", alu: "lsh", width: 64, dst: d, src: { imm: shift } });
+    this.emit({ op: "alu", alu: "arsh", width: 64, dst: d, src: { imm: shift } });
+  }
+
+  /** Stores a value of type t at mem (ints at their own size). */
+  private store(m: Mem, val: Val, t: Type): void {
+    if (val.k === "void") return;
+    if (val.k === "mem") {
+      const size = sizeOf(t);
+      const have = sizeOf(val.type);
+      if (have >= size) this.copy(m, val, size);
+      else {
+        this.copy(m, val, have);
+        this.zero({ base: m.base, off: m.off + have }, size - have);
+      }
+      if (t.kind === "string" && have > size) this.emit({ op: "st", size: "B", base: m.base, off: m.off + size - 1, imm: 0 });
+      return;
+    }
+    const size = t.kind === "int" ? t.size : 8;
+    if (val.k === "imm" && val.n >= -0x8000_0000n && val.n <= 0x7fff_ffffn) {
+      this.emit({ op: "st", size: SIZE[size]!, base: m.base, off: m.off, imm: Number(val.n) });
+      return;
+    }
+    this.emit({ op: "stx", size: SIZE[size]!, base: m.base, off: m.off, src: this.reg(val) });
+  }
+
+  // ---- the program --------------------------------------------------------------------------
+
+  generate(): void {
+    this.ctxReg = this.v();
+    this.emit({ op: "ctx", dst: this.ctxReg });
+    // Variables: aggregates get a stack object for the whole probe; integers a register.
+    // Both start at zero, so a read on a path that skipped the assignment is defined.
+    for (const [name, sym] of this.variables) {
+      if (sym.type.kind === "int" || sym.type.kind === "usym" || sym.type.kind === "probe") {
+        const v = this.mov(0n);
+        this.vars.set(name, { type: sym.type, v });
+      } else if (sym.type.kind !== "error" && sym.type.kind !== "void" && sym.type.kind !== "agg") {
+        const size = sizeOf(sym.type);
+        const off = this.alloc(size, this.probe.span);
+        this.zero({ base: FP, off }, size);
+        this.vars.set(name, { type: sym.type, mem: { base: FP, off } });
+      }
+    }
+    const end = this.label("end");
+    if (this.probe.predicate) this.condJump(this.probe.predicate, end, false);
+    this.block(this.probe.body);
+    this.place(end);
+    this.emit({ op: "exit" });
+  }
+
+  private block(stmts: A.Stmt[]): void {
+    for (const s of stmts) {
+      const mark = this.frame;
+      this.statement(s);
+      this.frame = mark;
+    }
+  }
+
+  private statement(s: A.Stmt): void {
+    switch (s.kind) {
+      case "ExprStmt":
+        this.expr(s.expr);
+        return;
+      case "AssignStmt":
+        this.assign(s);
+        return;
+      case "IfStmt": {
+        const other = this.label("else");
+        const done = this.label("fi");
+        this.condJump(s.cond, other, false);
+        this.block(s.then);
+        if (s.else) this.emit({ op: "ja", target: done });
+        this.place(other);
+        if (s.else) {
+          this.block(s.else);
+          this.place(done);
+        }
+        return;
+      }
+      case "UnrollStmt": {
+        const n = Number(constantValue(s.count, this.script.params) ?? 0n);
+        for (let i = 0; i < n; i++) this.block(s.body);
+        return;
+      }
+      case "WhileStmt": {
+        const top = this.label("while");
+        const done = this.label("wend");
+        this.place(top);
+        this.condJump(s.cond, done, false);
+        this.loops.push({ brk: done, cont: top });
+        this.block(s.body);
+        this.loops.pop();
+        this.emit({ op: "ja", target: top });
+        this.place(done);
+        return;
+      }
+      case "JumpStmt": {
+        if (s.jump === "return") {
+          this.emit({ op: "exit" });
+          return;
+        }
+        const loop = this.loops[this.loops.length - 1]!;
+        this.emit({ op: "ja", target: s.jump === "break" ? loop.brk : loop.cont });
+        return;
+      }
+      case "BlockStmt":
+        this.block(s.body);
+        return;
+    }
+  }
+
+  private assign(s: A.AssignStmt): void {
+    const t = s.target;
+    if (t.kind === "Variable") {
+      const home = this.vars.get(t.name);
+      if (home === undefined) return;
+      if (home.v !== undefined) {
+        if (s.op === "=") {
+          const val = this.intExpr(s.value);
+          this.emit({ op: "alu", alu: "mov", width: 64, dst: home.v, src: val.k === "reg" ? val.v : { imm: val.n } });
+        } else {
+          const r = this.arith(s.op.slice(0, -1) as A.BinaryOperator, { k: "reg", v: home.v, type: home.type }, this.intExpr(s.value), home.type);
+          this.emit({ op: "alu", alu: "mov", width: 64, dst: home.v, src: r });
+        }
+        this.normalize(home.v, home.type);
+        return;
+      }
+      this.exprInto(s.value, home.mem!, home.type);
+      return;
+    }
+    const map = this.userMap(t);
+    if (s.value.kind === "Call" && map.layout.kind !== "plain") {
+      this.aggregate(map, t, s.value);
+      return;
+    }
+    if (s.op !== "=") {
+      this.mapArith(map, t, s.op.slice(0, -1) as A.BinaryOperator, s.value, false);
+      return;
+    }
+    const key = this.mapKey(map, t.keys, t.span);
+    const vt = map.spec.user!.value;
+    const size = map.spec.valueSize;
+    const off = this.alloc(size, s.span);
+    const m = { base: FP, off } as Mem;
+    if (vt.kind === "int") {
+      const val = this.intExpr(s.value);
+      this.emit({ op: "stx", size: "DW", base: FP, off, src: this.reg(val) });
+    } else {
+      this.exprInto(s.value, m, vt);
+    }
+    this.update(map, key, off);
+  }
+
+  /** map_update_elem, counting failures. */
+  private update(map: UserMap, keyOff: number, valOff: number): void {
+    const r = this.call(Helper.map_update_elem, [{ map: map.index }, { fp: keyOff }, { fp: valOff }, { imm: BPF_ANY }])!;
+    const ok = this.label("upd");
+    this.emit({ op: "jmp", cond: "jsge", width: 64, a: r, b: { imm: 0n }, target: ok });
+    this.countFailure();
+    this.place(ok);
+  }
+
+  private countFailure(): void {
+    const p = this.v();
+    this.emit({ op: "mapvalue", dst: p, map: COUNTERS_MAP, off: 0 });
+    const one = this.mov(1n);
+    this.emit({ op: "xadd", size: "DW", base: p, off: COUNTERS.mapUpdateFailures, src: one });
+  }
+
+  private userMap(m: A.MapExpr): UserMap {
+    const map = this.script.maps.get(m.name);
+    if (map === undefined) throw new CodegenError(m.span, `internal: no layout for @${m.name}`);
+    return map;
+  }
+
+  /** Builds a map's key on the stack; returns its offset. `bucket` goes in the last 8 bytes. */
+  private mapKey(map: UserMap, keys: A.Expr[], span: Span, bucket?: VReg): number {
+    const off = this.alloc(map.spec.keySize, span);
+    if (map.spec.kind === "percpu_array") {
+      if (bucket !== undefined) this.emit({ op: "stx", size: "W", base: FP, off, src: bucket });
+      else this.emit({ op: "st", size: "W", base: FP, off, imm: 0 });
+      return off;
+    }
+    if (keys.length === 0 && bucket === undefined) {
+      this.emit({ op: "st", size: "DW", base: FP, off, imm: 0 });
+      return off;
+    }
+    const padded = map.keys.some((k, i) => i > 0 && k.offset !== map.keys[i - 1]!.offset + sizeOf(map.keys[i - 1]!.type)) || map.userKeySize !== map.keys.reduce((n, k) => n + sizeOf(k.type), 0);
+    if (padded || bucket !== undefined) this.zero({ base: FP, off }, map.spec.keySize);
+    keys.forEach((k, i) => {
+      const f = map.keys[i]!;
+      this.exprInto(k, { base: FP, off: off + f.offset }, f.type);
+    });
+    if (bucket !== undefined) this.emit({ op: "stx", size: "DW", base: FP, off: off + map.spec.keySize - 8, src: bucket });
+    return off;
+  }
+
+  /** Looks up a key; returns the value pointer register (0 when missing). */
+  private lookup(map: UserMap, keyOff: number): VReg {
+    return this.call(Helper.map_lookup_elem, [{ map: map.index }, { fp: keyOff }])!;
+  }
+
+  /** `@m[k] = count()` and the other aggregations. */
+  private aggregate(map: UserMap, m: A.MapExpr, call: A.CallExpr): void {
+    const layout = map.layout;
+    const agg = map.spec.user!.value;
+    if (agg.kind !== "agg") return;
+    let value: VReg | undefined;
+    if (call.args.length > 0) value = this.reg(this.intExpr(call.args[0]!));
+    let bucket: VReg | undefined;
+    if (agg.agg === "hist") bucket = this.log2(value!);
+    if (agg.agg === "lhist") bucket = this.linear(value!, agg.lhist!.min, agg.lhist!.max, agg.lhist!.step);
+    const key = this.mapKey(map, m.keys, m.span, bucket);
+    const p = this.lookup(map, key);
+    const missing = this.label("new");
+    const done = this.label("aggd");
+    this.emit({ op: "jmp", cond: "jeq", width: 64, a: p, b: { imm: 0n }, target: missing });
+    // Present: update in place (per-CPU values need no atomics).
+    const cur = this.v();
+    switch (layout.kind) {
+      case "sum": {
+        this.emit({ op: "ldx", size: "DW", dst: cur, base: p, off: 0 });
+        if (value === undefined) this.emit({ op: "alu", alu: "add", width: 64, dst: cur, src: { imm: 1n } });
+        else this.emit({ op: "alu", alu: "add", width: 64, dst: cur, src: value });
+        this.emit({ op: "stx", size: "DW", base: p, off: 0, src: cur });
+        break;
+      }
+      case "buckets":
+        this.emit({ op: "ldx", size: "DW", dst: cur, base: p, off: 0 });
+        this.emit({ op: "alu", alu: "add", width: 64, dst: cur, src: { imm: 1n } });
+        this.emit({ op: "stx", size: "DW", base: p, off: 0, src: cur });
+        break;
+      case "avg":
+        this.emit({ op: "ldx", size: "DW", dst: cur, base: p, off: 0 });
+        this.emit({ op: "alu", alu: "add", width: 64, dst: cur, src: { imm: 1n } });
+        this.emit({ op: "stx", size: "DW", base: p, off: 0, src: cur });
+        this.emit({ op: "ldx", size: "DW", dst: cur, base: p, off: 8 });
+        this.emit({ op: "alu", alu: "add", width: 64, dst: cur, src: value! });
+        this.emit({ op: "stx", size: "DW", base: p, off: 8, src: cur });
+        break;
+      case "minmax": {
+        const set = this.label("mmset");
+        const keep = this.label("mmkeep");
+        const flag = this.v();
+        this.emit({ op: "ldx", size: "DW", dst: flag, base: p, off: 8 });
+        this.emit({ op: "jmp", cond: "jeq", width: 64, a: flag, b: { imm: 0n }, target: set });
+        this.emit({ op: "ldx", size: "DW", dst: cur, base: p, off: 0 });
+        // Keep the current value unless the new one is better.
+        const signed = layout.signed;
+        const cond: JmpOp = layout.max ? (signed ? "jsge" : "jge") : signed ? "jsle" : "jle";
+        this.emit({ op: "jmp", cond, width: 64, a: cur, b: value!, target: keep });
+        this.place(set);
+        this.emit({ op: "stx", size: "DW", base: p, off: 0, src: value! });
+        this.emit({ op: "st", size: "DW", base: p, off: 8, imm: 1 });
+        this.place(keep);
+        break;
+      }
+      case "plain":
+        break;
+    }
+    this.emit({ op: "ja", target: done });
+    // Missing: insert the first value.
+    this.place(missing);
+    const off = this.alloc(map.spec.valueSize, call.span);
+    switch (layout.kind) {
+      case "sum":
+        if (value === undefined) this.emit({ op: "st", size: "DW", base: FP, off, imm: 1 });
+        else this.emit({ op: "stx", size: "DW", base: FP, off, src: value });
+        break;
+      case "buckets":
+        this.emit({ op: "st", size: "DW", base: FP, off, imm: 1 });
+        break;
+      case "avg":
+        this.emit({ op: "st", size: "DW", base: FP, off, imm: 1 });
+        this.emit({ op: "stx", size: "DW", base: FP, off: off + 8, src: value! });
+        break;
+      case "minmax":
+        this.emit({ op: "stx", size: "DW", base: FP, off, src: value! });
+        this.emit({ op: "st", size: "DW", base: FP, off: off + 8, imm: 1 });
+        break;
+      case "plain":
+        break;
+    }
+    this.update(map, key, off);
+    this.place(done);
+  }
+
+  /** bpftrace's log2 bucket: 0 for negative values, 1 for zero, k+2 for [2^k, 2^(k+1)). */
+  private log2(value: VReg): VReg {
+    const r = this.mov(0n);
+    const done = this.label("log2d");
+    this.emit({ op: "jmp", cond: "jslt", width: 64, a: value, b: { imm: 0n }, target: done });
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: { imm: 1n } });
+    this.emit({ op: "jmp", cond: "jeq", width: 64, a: value, b: { imm: 0n }, target: done });
+    const n = this.mov(value);
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: { imm: 2n } });
+    for (const shift of [32n, 16n, 8n, 4n, 2n, 1n]) {
+      const skip = this.label("log2s");
+      this.emit({ op: "jmp", cond: "jlt", width: 64, a: n, b: { imm: 1n << shift }, target: skip });
+      this.emit({ op: "alu", alu: "rsh", width: 64, dst: n, src: { imm: shift } });
+      this.emit({ op: "alu", alu: "add", width: 64, dst: r, src: { imm: shift } });
+      this.place(skip);
+    }
+    this.place(done);
+    return r;
+  }
+
+  /** bpftrace's linear bucket: 0 below min, 1 + (v - min) / step inside, the last one at or above max. */
+  private linear(value: VReg, min: bigint, max: bigint, step: bigint): VReg {
+    const r = this.mov(0n);
+    const done = this.label("lind");
+    const over = this.label("linover");
+    this.emit({ op: "jmp", cond: "jslt", width: 64, a: value, b: { imm: min }, target: done });
+    this.emit({ op: "jmp", cond: "jsge", width: 64, a: value, b: { imm: max }, target: over });
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: value });
+    this.emit({ op: "alu", alu: "sub", width: 64, dst: r, src: { imm: min } });
+    this.emit({ op: "alu", alu: "div", width: 64, dst: r, src: { imm: step } });
+    this.emit({ op: "alu", alu: "add", width: 64, dst: r, src: { imm: 1n } });
+    this.emit({ op: "ja", target: done });
+    this.place(over);
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: { imm: (max - min) / step + 1n } });
+    this.place(done);
+    return r;
+  }
+
+  /** `@m[k] op= v`, `@m[k]++`: returns the old or the new value. */
+  private mapArith(map: UserMap, m: A.MapExpr, op: A.BinaryOperator, value: A.Expr | bigint, returnOld: boolean): VReg {
+    const key = this.mapKey(map, m.keys, m.span);
+    const delta: IntVal = typeof value === "bigint" ? { k: "imm", n: value, type: INT64 } : this.intExpr(value);
+    const p = this.lookup(map, key);
+    const old = this.mov(0n);
+    const have = this.label("have");
+    this.emit({ op: "jmp", cond: "jeq", width: 64, a: p, b: { imm: 0n }, target: have });
+    this.emit({ op: "ldx", size: "DW", dst: old, base: p, off: 0 });
+    this.place(have);
+    const vt = map.spec.user!.value;
+    const res = this.arith(op, { k: "reg", v: old, type: vt }, delta, vt);
+    const off = this.alloc(8, m.span);
+    this.emit({ op: "stx", size: "DW", base: FP, off, src: res });
+    this.update(map, key, off);
+    return returnOld ? old : res;
+  }
+
+  // ---- expressions --------------------------------------------------------------------------
+
+  private intExpr(e: A.Expr): IntVal {
+    const v = this.expr(e);
+    if (v.k === "mem") return { k: "reg", v: this.load(v, v.type), type: v.type };
+    if (v.k === "void") throw new CodegenError(e.span, "internal: expression has no value");
+    return v;
+  }
+
+  /** Writes e's value, of slot type t, at mem. */
+  private exprInto(e: A.Expr, m: Mem, t: Type): void {
+    if (t.kind === "string" && e.kind === "String") {
+      this.writeString(m, e.value, t.size);
+      return;
+    }
+    if (t.kind === "string" && e.kind === "Ident" && e.name === "comm") {
+      if (t.size >= 16) {
+        if (t.size > 16) this.zero({ base: m.base, off: m.off + 16 }, t.size - 16);
+        const addr = this.addr(m);
+        this.call(Helper.get_current_comm, [addr, { imm: 16n }], false);
+        return;
+      }
+    }
+    if (t.kind === "string" && e.kind === "Call" && e.name === "str" && e.type?.kind === "string" && e.args[0]!.type?.kind === "int") {
+      this.readString(e, m, t.size);
+      return;
+    }
+    if (t.kind === "tuple" && e.kind === "Tuple") {
+      const { offsets, size } = structLayout(t.elems);
+      this.zero(m, size);
+      e.elems.forEach((x, i) => this.exprInto(x, { base: m.base, off: m.off + offsets[i]! }, t.elems[i]!));
+      return;
+    }
+    const v = this.expr(e);
+    if (v.k === "mem" && t.kind === "tuple" && v.type.kind === "tuple") {
+      // Tuple slots may be wider than the value (ints widen, strings grow): copy field by field.
+      const src = structLayout(v.type.elems);
+      const dst = structLayout(t.elems);
+      this.zero(m, dst.size);
+      t.elems.forEach((et, i) => {
+        const st = (v.type as { elems: Type[] }).elems[i]!;
+        const from: MemVal = { k: "mem", base: v.base, off: v.off + src.offsets[i]!, type: st };
+        const val: Val = st.kind === "int" ? { k: "reg", v: this.load(from, st), type: st } : from;
+        this.store({ base: m.base, off: m.off + dst.offsets[i]! }, val, et);
+      });
+      return;
+    }
+    this.store(m, v, t);
+  }
+
+  /** A register holding mem's address (for helper arguments). */
+  private addr(m: Mem): Arg {
+    if (m.base === FP) return { fp: m.off };
+    if (m.off === 0) return m.base;
+    const r = this.mov(m.base);
+    this.emit({ op: "alu", alu: "add", width: 64, dst: r, src: { imm: BigInt(m.off) } });
+    return r;
+  }
+
+  private writeString(m: Mem, value: string, size: number): void {
+    const bytes = Buffer.alloc(size);
+    Buffer.from(value).copy(bytes, 0, 0, Math.max(0, size - 1));
+    let o = 0;
+    while (size - o >= 4) {
+      this.emit({ op: "st", size: "W", base: m.base, off: m.off + o, imm: bytes.readInt32LE(o) });
+      o += 4;
+    }
+    while (o < size) {
+      this.emit({ op: "st", size: "B", base: m.base, off: m.off + o, imm: bytes[o]! });
+      o++;
+    }
+  }
+
+  /** str(p [, n]): reads a NUL-terminated string into mem (zero-filled first). */
+  private readString(e: A.CallExpr, m: Mem, size: number): void {
+    const arg = e.args[0]!;
+    if (arg.kind === "Positional") {
+      const p = this.script.params[arg.index - 1] ?? "";
+      this.writeString(m, p, size);
+      return;
+    }
+    const ptr = this.intExpr(arg);
+    this.zero(m, size);
+    const helper = this.userPointer(arg) ? Helper.probe_read_user_str : Helper.probe_read_kernel_str;
+    this.call(helper, [this.addr(m), { imm: BigInt(size) }, ptr.k === "reg" ? ptr.v : { imm: ptr.n }], false);
+  }
+
+  /** Whether a pointer comes from user space (user probes, syscall arguments). */
+  private userPointer(e: A.Expr): boolean {
+    if (e.kind === "Field" && e.tracepoint) return this.target.type === "tracepoint" && this.target.category === "syscalls" && e.tracepoint.kind === "pointer";
+    return this.target.type === "uprobe" || this.target.type === "uretprobe" || this.target.type === "usdt";
+  }
+
+  expr(e: A.Expr): Val {
+    const t = e.type ?? ERROR;
+    switch (e.kind) {
+      case "Int":
+        return { k: "imm", n: BigInt.asIntN(64, e.value), type: t };
+      case "String": {
+        const off = this.alloc(t.kind === "string" ? t.size : 1, e.span);
+        this.writeString({ base: FP, off }, e.value, sizeOf(t));
+        return { k: "mem", base: FP, off, type: t };
+      }
+      case "Variable": {
+        const home = this.vars.get(e.name);
+        if (home === undefined) return { k: "imm", n: 0n, type: t };
+        if (home.v !== undefined) return { k: "reg", v: home.v, type: home.type };
+        return { k: "mem", ...home.mem!, type: home.type };
+      }
+      case "Positional": {
+        const p = this.script.params[e.index - 1];
+        if (p === undefined) return { k: "imm", n: 0n, type: t };
+        const n = paramValue(p);
+        if (n !== undefined) return { k: "imm", n, type: t };
+        const off = this.alloc(sizeOf(t), e.span);
+        this.writeString({ base: FP, off }, p, sizeOf(t));
+        return { k: "mem", base: FP, off, type: t };
+      }
+      case "PositionalCount":
+        return { k: "imm", n: BigInt(this.script.params.length), type: t };
+      case "Map":
+        return this.readMap(e);
+      case "Ident":
+        return this.builtin(e);
+      case "Call":
+        return this.callExpr(e);
+      case "Unary": {
+        const x = this.intExpr(e.operand);
+        if (e.op === "!") return { k: "reg", v: this.boolean((target) => this.jumpIfZero(x, target, true)), type: t };
+        const d = this.mov(x.k === "reg" ? x.v : x.n);
+        if (e.op === "-") this.emit({ op: "neg", dst: d });
+        else this.emit({ op: "alu", alu: "xor", width: 64, dst: d, src: { imm: -1n } });
+        return { k: "reg", v: d, type: t };
+      }
+      case "Binary":
+        return this.binary(e);
+      case "Ternary":
+        return this.ternary(e);
+      case "Cast": {
+        const x = this.intExpr(e.operand);
+        const d = this.mov(x.k === "reg" ? x.v : x.n);
+        this.normalize(d, t);
+        return { k: "reg", v: d, type: t };
+      }
+      case "Tuple": {
+        const off = this.alloc(sizeOf(t), e.span);
+        this.exprInto(e, { base: FP, off }, t);
+        return { k: "mem", base: FP, off, type: t };
+      }
+      case "TupleIndex": {
+        const tv = this.expr(e.tuple);
+        if (tv.k !== "mem" || tv.type.kind !== "tuple") throw new CodegenError(e.span, "internal: tuple is not in memory");
+        const { offsets } = structLayout(tv.type.elems);
+        const et = tv.type.elems[e.index]!;
+        const at: MemVal = { k: "mem", base: tv.base, off: tv.off + offsets[e.index]!, type: et };
+        if (et.kind === "int") return { k: "reg", v: this.load(at, et), type: et };
+        return at;
+      }
+      case "Field":
+        return this.tracepointField(e);
+      case "IncDec":
+        return this.incDec(e);
+      case "Index":
+        throw new CodegenError(e.span, "array indexing is not supported");
+    }
+  }
+
+  /** Truncates and re-extends a register to an integer type. */
+  private normalize(d: VReg, t: Type): void {
+    if (t.kind !== "int" || t.size === 8) return;
+    if (t.signed) this.signExtend(d, t.size);
+    else if (t.size === 4) this.emit({ op: "alu", alu: "mov", width: 32, dst: d, src: d });
+    else this.emit({ op: "alu", alu: "and", width: 64, dst: d, src: { imm: (1n << BigInt(t.size * 8)) - 1n } });
+  }
+
+  private readMap(e: A.MapExpr): Val {
+    const map = this.userMap(e);
+    const key = this.mapKey(map, e.keys, e.span);
+    const p = this.lookup(map, key);
+    const vt = map.spec.user!.value;
+    const missing = this.label("miss");
+    if (vt.kind === "int") {
+      const r = this.mov(0n);
+      this.emit({ op: "jmp", cond: "jeq", width: 64, a: p, b: { imm: 0n }, target: missing });
+      this.emit({ op: "ldx", size: "DW", dst: r, base: p, off: 0 });
+      this.place(missing);
+      return { k: "reg", v: r, type: vt };
+    }
+    const size = sizeOf(vt);
+    const off = this.alloc(size, e.span);
+    this.zero({ base: FP, off }, size);
+    this.emit({ op: "jmp", cond: "jeq", width: 64, a: p, b: { imm: 0n }, target: missing });
+    this.copy({ base: FP, off }, { base: p, off: 0 }, size);
+    this.place(missing);
+    return { k: "mem", base: FP, off, type: vt };
+  }
+
+  private builtin(e: A.IdentExpr): Val {
+    const t = e.type ?? ERROR;
+    const shifted = (helper: number, high: boolean): Val => {
+      const r = this.call(helper, [])!;
+      if (high) this.emit({ op: "alu", alu: "rsh", width: 64, dst: r, src: { imm: 32n } });
+      else this.emit({ op: "alu", alu: "mov", width: 32, dst: r, src: r });
+      return { k: "reg", v: r, type: t };
+    };
+    switch (e.name) {
+      case "pid":
+        return shifted(Helper.get_current_pid_tgid, true);
+      case "tid":
+        return shifted(Helper.get_current_pid_tgid, false);
+      case "uid":
+        return shifted(Helper.get_current_uid_gid, false);
+      case "gid":
+        return shifted(Helper.get_current_uid_gid, true);
+      case "nsecs":
+        return { k: "reg", v: this.call(Helper.ktime_get_ns, [])!, type: t };
+      case "elapsed": {
+        const now = this.call(Helper.ktime_get_ns, [])!;
+        const p = this.v();
+        this.emit({ op: "mapvalue", dst: p, map: STATE_MAP, off: 0 });
+        const start = this.v();
+        this.emit({ op: "ldx", size: "DW", dst: start, base: p, off: STATE.startNs });
+        this.emit({ op: "alu", alu: "sub", width: 64, dst: now, src: start });
+        return { k: "reg", v: now, type: t };
+      }
+      case "cpid": {
+        const p = this.v();
+        this.emit({ op: "mapvalue", dst: p, map: STATE_MAP, off: 0 });
+        const r = this.v();
+        this.emit({ op: "ldx", size: "DW", dst: r, base: p, off: STATE.cpid });
+        return { k: "reg", v: r, type: t };
+      }
+      case "cpu":
+        return { k: "reg", v: this.call(Helper.get_smp_processor_id, [])!, type: t };
+      case "comm": {
+        const off = this.alloc(16, e.span);
+        this.call(Helper.get_current_comm, [{ fp: off }, { imm: 16n }], false);
+        return { k: "mem", base: FP, off, type: t };
+      }
+      case "probe":
+        return { k: "imm", n: BigInt(this.probeId), type: t };
+      case "retval":
+        return { k: "reg", v: this.ctxLoad(PT_REGS_AX), type: t };
+      case "func":
+        return { k: "reg", v: this.ctxLoad(PT_REGS_IP), type: t };
+    }
+    const arg = /^arg(\d+)$/.exec(e.name);
+    if (arg) {
+      const n = Number(arg[1]);
+      if (this.target.type === "usdt") return { k: "reg", v: this.usdtArg(n, e.span), type: t };
+      return { k: "reg", v: this.ctxLoad(PT_REGS_ARGS[n]!), type: t };
+    }
+    throw new CodegenError(e.span, `${e.name} is not implemented yet`);
+  }
+
+  /** A USDT argument, decoded from the probe's note: a register, memory, or a constant. */
+  private usdtArg(n: number, span: Span): VReg {
+    const args = this.location.kind === "uprobe" ? this.location.usdtArgs : undefined;
+    const a: UsdtArg | undefined = args?.[n];
+    if (a === undefined) {
+      const name = this.location.kind === "uprobe" ? this.location.symbol : "this probe";
+      throw new CodegenError(span, `arg${n} does not exist: ${name} has ${args?.length ?? 0} argument${args?.length === 1 ? "" : "s"}`);
+    }
+    let r: VReg;
+    if (a.kind === "const") {
+      r = this.mov(a.symbolAddress !== undefined ? BigInt(a.symbolAddress) + a.value : a.value);
+      return r;
+    }
+    if (a.kind === "reg") {
+      r = this.ctxLoad(a.reg.ptRegsOffset);
+      if (a.reg.bitOffset) this.emit({ op: "alu", alu: "rsh", width: 64, dst: r, src: { imm: BigInt(a.reg.bitOffset) } });
+    } else {
+      // Memory: the address from registers, then a read of the value from user space.
+      const addr = a.base !== undefined ? this.ctxLoad(a.base.ptRegsOffset) : this.mov(0n);
+      let disp = BigInt(a.offset);
+      if (a.base?.reg === "rip" && a.symbolAddress !== undefined && this.location.kind === "uprobe") {
+        // pt_regs->ip is the probe's address at run time: make the symbol's address relative.
+        disp += BigInt(a.symbolAddress) - BigInt(this.location.address);
+      } else if (a.symbolAddress !== undefined) disp += BigInt(a.symbolAddress);
+      if (a.index !== undefined) {
+        const idx = this.ctxLoad(a.index.ptRegsOffset);
+        if (a.scale > 1) this.emit({ op: "alu", alu: "mul", width: 64, dst: idx, src: { imm: BigInt(a.scale) } });
+        this.emit({ op: "alu", alu: "add", width: 64, dst: addr, src: idx });
+      }
+      if (disp !== 0n) this.emit({ op: "alu", alu: "add", width: 64, dst: addr, src: { imm: disp } });
+      const off = this.alloc(8, span);
+      this.emit({ op: "st", size: "DW", base: FP, off, imm: 0 });
+      this.call(Helper.probe_read_user, [{ fp: off }, { imm: BigInt(a.size) }, addr], false);
+      r = this.v();
+      this.emit({ op: "ldx", size: "DW", dst: r, base: FP, off });
+    }
+    this.normalize(r, int(a.size, a.signed));
+    return r;
+  }
+
+  private ctxLoad(off: number): VReg {
+    const r = this.v();
+    this.emit({ op: "ldx", size: "DW", dst: r, base: this.ctx(), off });
+    return r;
+  }
+
+  private tracepointField(e: A.FieldExpr): Val {
+    const t = e.type ?? ERROR;
+    const own = this.target.type === "tracepoint" ? this.script.tracepointFields(this.target.category, this.target.name)?.get(e.field) : undefined;
+    const f = own ?? e.tracepoint;
+    if (f === undefined) throw new CodegenError(e.span, `the layout of args->${e.field} is unknown (is tracefs mounted?)`);
+    if (f.kind === "string") {
+      const size = sizeOf(t);
+      const off = this.alloc(size, e.span);
+      const src = this.mov(this.ctx());
+      this.emit({ op: "alu", alu: "add", width: 64, dst: src, src: { imm: BigInt(f.offset) } });
+      this.call(Helper.probe_read_kernel, [{ fp: off }, { imm: BigInt(size) }, src], false);
+      // The last byte must end the string even if the field is full.
+      this.emit({ op: "st", size: "B", base: FP, off: off + size - 1, imm: 0 });
+      return { k: "mem", base: FP, off, type: t };
+    }
+    if (f.kind === "data_loc") {
+      // A u32: offset of the data from the record's start (low 16 bits) and its length (high).
+      const loc = this.v();
+      this.emit({ op: "ldx", size: "W", dst: loc, base: this.ctx(), off: f.offset });
+      this.emit({ op: "alu", alu: "and", width: 64, dst: loc, src: { imm: 0xffffn } });
+      this.emit({ op: "alu", alu: "add", width: 64, dst: loc, src: this.ctx() });
+      return { k: "reg", v: loc, type: t };
+    }
+    const size = f.size === 1 || f.size === 2 || f.size === 4 || f.size === 8 ? f.size : 8;
+    const r = this.v();
+    this.emit({ op: "ldx", size: SIZE[size]!, dst: r, base: this.ctx(), off: f.offset });
+    if (f.signed && size < 8) this.signExtend(r, size);
+    return { k: "reg", v: r, type: t };
+  }
+
+  private incDec(e: A.IncDecExpr): Val {
+    const t = e.type ?? INT64;
+    const op: A.BinaryOperator = e.op === "++" ? "+" : "-";
+    if (e.target.kind === "Variable") {
+      const home = this.vars.get(e.target.name);
+      if (home?.v === undefined) return { k: "imm", n: 0n, type: t };
+      const old = e.prefix ? undefined : this.mov(home.v);
+      this.emit({ op: "alu", alu: op === "+" ? "add" : "sub", width: 64, dst: home.v, src: { imm: 1n } });
+      this.normalize(home.v, home.type);
+      return { k: "reg", v: old ?? this.mov(home.v), type: t };
+    }
+    if (e.target.kind === "Map") {
+      const map = this.userMap(e.target);
+      return { k: "reg", v: this.mapArith(map, e.target, op, 1n, !e.prefix), type: t };
+    }
+    throw new CodegenError(e.span, "internal: ++ target");
+  }
+
+  /** dst = a op b for integer operators, in a new register. */
+  private arith(op: A.BinaryOperator, a: IntVal, b: IntVal, t: Type): VReg {
+    const d = this.mov(a.k === "reg" ? a.v : a.n);
+    const src = b.k === "reg" ? b.v : { imm: b.n };
+    const signed = t.kind === "int" && t.signed;
+    const alu = (
+      {
+        "+": "add",
+        "-": "sub",
+        "*": "mul",
+        "/": signed ? "sdiv" : "div",
+        "%": signed ? "smod" : "mod",
+        "&": "and",
+        "|": "or",
+        "^": "xor",
+        "<<": "lsh",
+        ">>": signed ? "arsh" : "rsh",
+      } as const
+    )[op as "+"];
+    if (alu === undefined) throw new Error(`internal: operator ${op}`);
+    if ((op === "<<" || op === ">>") && b.k === "imm") {
+      // Shift counts are taken modulo 64, as the ISA does for registers (the verifier rejects
+      // constant counts outside 0..63).
+      this.emit({ op: "alu", alu, width: 64, dst: d, src: { imm: b.n & 63n } });
+      return d;
+    }
+    if ((op === "/" || op === "%") && b.k === "imm" && b.n === 0n) {
+      // The ISA's definition of division by zero: x / 0 = 0, x % 0 = x.
+      if (op === "/") this.emit({ op: "alu", alu: "mov", width: 64, dst: d, src: { imm: 0n } });
+      return d;
+    }
+    this.emit({ op: "alu", alu, width: 64, dst: d, src });
+    return d;
+  }
+
+  private binary(e: A.BinaryExpr): Val {
+    const t = e.type ?? INT64;
+    switch (e.op) {
+      case "&&":
+      case "||":
+      case "==":
+      case "!=":
+      case "<":
+      case ">":
+      case "<=":
+      case ">=":
+        return { k: "reg", v: this.boolean((target) => this.condJump(e, target, false)), type: t };
+    }
+    const a = this.intExpr(e.left);
+    const b = this.intExpr(e.right);
+    return { k: "reg", v: this.arith(e.op, a, b, t), type: t };
+  }
+
+  /** A 0/1 register: 1 unless `jumpIfFalse` jumps to its label. */
+  private boolean(jumpIfFalse: (target: string) => void): VReg {
+    const r = this.v();
+    const no = this.label("f");
+    const done = this.label("b");
+    jumpIfFalse(no);
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: { imm: 1n } });
+    this.emit({ op: "ja", target: done });
+    this.place(no);
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: { imm: 0n } });
+    this.place(done);
+    return r;
+  }
+
+  private jumpIfZero(x: IntVal, target: string, ifNonZero: boolean): void {
+    if (x.k === "imm") {
+      if ((x.n !== 0n) === ifNonZero) this.emit({ op: "ja", target });
+      return;
+    }
+    this.emit({ op: "jmp", cond: ifNonZero ? "jne" : "jeq", width: 64, a: x.v, b: { imm: 0n }, target });
+  }
+
+  /** Jumps to target when e's truth equals `when`; falls through otherwise. */
+  condJump(e: A.Expr, target: string, when: boolean): void {
+    if (e.kind === "Unary" && e.op === "!") {
+      this.condJump(e.operand, target, !when);
+      return;
+    }
+    if (e.kind === "Binary") {
+      if (e.op === "&&" || e.op === "||") {
+        const isAnd = e.op === "&&";
+        if (isAnd !== when) {
+          // (a && b) false: either is false; (a || b) true: either is true.
+          this.condJump(e.left, target, when);
+          this.condJump(e.right, target, when);
+        } else {
+          const skip = this.label("sc");
+          this.condJump(e.left, skip, !when);
+          this.condJump(e.right, target, when);
+          this.place(skip);
+        }
+        return;
+      }
+      const cmp = COMPARE[e.op];
+      if (cmp !== undefined) {
+        const lt = e.left.type;
+        const rt = e.right.type;
+        if (lt?.kind === "string" && rt?.kind === "string") {
+          const eq = this.stringsEqual(e.left, e.right);
+          const jumpOnEqual = (e.op === "==") === when;
+          this.emit({ op: "jmp", cond: jumpOnEqual ? "jne" : "jeq", width: 64, a: eq, b: { imm: 0n }, target });
+          return;
+        }
+        const a = this.intExpr(e.left);
+        const b = this.intExpr(e.right);
+        const signed = isSigned(lt) && isSigned(rt);
+        let op = signed ? cmp.signed : cmp.unsigned;
+        if (!when) op = NEGATE[op];
+        const ar = this.reg(a);
+        this.emit({ op: "jmp", cond: op, width: 64, a: ar, b: b.k === "reg" ? b.v : { imm: b.n }, target });
+        return;
+      }
+    }
+    this.jumpIfZero(this.intExpr(e), target, when);
+  }
+
+  /** 1 if two strings are equal up to their NUL, else 0. */
+  private stringsEqual(x: A.Expr, y: A.Expr): VReg {
+    const a = this.expr(x) as MemVal;
+    const b = this.expr(y) as MemVal;
+    const sa = sizeOf(a.type);
+    const sb = sizeOf(b.type);
+    const n = Math.min(sa, sb);
+    const r = this.mov(0n);
+    const differ = this.label("sne");
+    const ta = this.v();
+    const tb = this.v();
+    let o = 0;
+    for (const [sz, w] of [["DW", 8], ["W", 4], ["H", 2], ["B", 1]] as const) {
+      while (n - o >= w) {
+        this.emit({ op: "ldx", size: sz, dst: ta, base: a.base, off: a.off + o });
+        this.emit({ op: "ldx", size: sz, dst: tb, base: b.base, off: b.off + o });
+        this.emit({ op: "jmp", cond: "jne", width: 64, a: ta, b: tb, target: differ });
+        o += w;
+      }
+    }
+    // The longer string must end where the shorter one does.
+    if (sa !== sb) {
+      const longer = sa > sb ? a : b;
+      this.emit({ op: "ldx", size: "B", dst: ta, base: longer.base, off: longer.off + n });
+      this.emit({ op: "jmp", cond: "jne", width: 64, a: ta, b: { imm: 0n }, target: differ });
+    }
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: { imm: 1n } });
+    this.place(differ);
+    return r;
+  }
+
+  private ternary(e: A.TernaryExpr): Val {
+    const t = e.type ?? ERROR;
+    const other = this.label("telse");
+    const done = this.label("tend");
+    if (t.kind === "void") {
+      this.condJump(e.cond, other, false);
+      this.expr(e.then);
+      this.emit({ op: "ja", target: done });
+      this.place(other);
+      this.expr(e.else);
+      this.place(done);
+      return { k: "void", type: t };
+    }
+    if (t.kind === "int") {
+      const r = this.v();
+      this.condJump(e.cond, other, false);
+      const a = this.intExpr(e.then);
+      this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: a.k === "reg" ? a.v : { imm: a.n } });
+      this.emit({ op: "ja", target: done });
+      this.place(other);
+      const b = this.intExpr(e.else);
+      this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: b.k === "reg" ? b.v : { imm: b.n } });
+      this.place(done);
+      return { k: "reg", v: r, type: t };
+    }
+    const off = this.alloc(sizeOf(t), e.span);
+    const m = { base: FP, off } as Mem;
+    this.condJump(e.cond, other, false);
+    this.exprInto(e.then, m, t);
+    this.emit({ op: "ja", target: done });
+    this.place(other);
+    this.exprInto(e.else, m, t);
+    this.place(done);
+    return { k: "mem", ...m, type: t };
+  }
+
+  // ---- calls --------------------------------------------------------------------------------
+
+  private callExpr(e: A.CallExpr): Val {
+    const t = e.type ?? ERROR;
+    switch (e.name) {
+      case "printf":
+        this.printf(e);
+        return { k: "void", type: t };
+      case "print":
+        this.print(e);
+        return { k: "void", type: t };
+      case "time": {
+        const fmt = e.args[0]?.kind === "String" ? e.args[0].value : "%H:%M:%S\n";
+        this.event({ kind: "time", format: fmt }, e.span);
+        return { k: "void", type: t };
+      }
+      case "exit":
+        this.event({ kind: "exit" }, e.span);
+        this.emit({ op: "exit" });
+        return { k: "void", type: t };
+      case "clear":
+      case "zero": {
+        const m = e.args[0] as A.MapExpr;
+        this.event({ kind: e.name === "clear" ? "clear_map" : "zero_map", map: `@${m.name}` }, e.span);
+        return { k: "void", type: t };
+      }
+      case "delete": {
+        const m = e.args[0] as A.MapExpr;
+        const map = this.userMap(m);
+        if (map.bucketArray) {
+          this.event({ kind: "zero_map", map: `@${m.name}` }, e.span);
+          return { k: "void", type: t };
+        }
+        if (map.spec.kind === "percpu_array") {
+          this.event({ kind: "zero_map", map: `@${m.name}` }, e.span);
+          return { k: "void", type: t };
+        }
+        const key = this.mapKey(map, m.keys, m.span);
+        this.call(Helper.map_delete_elem, [{ map: map.index }, { fp: key }], false);
+        return { k: "void", type: t };
+      }
+      case "str": {
+        const off = this.alloc(sizeOf(t), e.span);
+        const m = { base: FP, off } as Mem;
+        if (e.args[0]!.type?.kind === "string") this.exprInto(e.args[0]!, m, t);
+        else this.readString(e, m, sizeOf(t));
+        return { k: "mem", ...m, type: t };
+      }
+      case "strncmp":
+        return { k: "reg", v: this.strncmp(e), type: t };
+      case "usym":
+        return this.intExpr(e.args[0]!);
+      default:
+        throw new CodegenError(e.nameSpan, `${e.name}() is not implemented yet`);
+    }
+  }
+
+  /** Emits a record with only an event id. */
+  private event(spec: EventSpec, span: Span): void {
+    const id = this.script.events.length;
+    this.script.events.push(spec);
+    this.record(8, span, id, () => {});
+  }
+
+  /** Reserves a ring buffer record, writes the id and the fields, submits it; counts losses. */
+  private record(size: number, span: Span, id: number, fill: (rec: VReg) => void): void {
+    void span;
+    const rec = this.call(Helper.ringbuf_reserve, [{ map: EVENTS_MAP }, { imm: BigInt(size) }, { imm: 0n }])!;
+    const lost = this.label("lost");
+    const done = this.label("sent");
+    this.emit({ op: "jmp", cond: "jeq", width: 64, a: rec, b: { imm: 0n }, target: lost });
+    this.emit({ op: "st", size: "DW", base: rec, off: 0, imm: id });
+    fill(rec);
+    this.call(Helper.ringbuf_submit, [rec, { imm: 0n }], false);
+    this.emit({ op: "ja", target: done });
+    this.place(lost);
+    const p = this.v();
+    this.emit({ op: "mapvalue", dst: p, map: COUNTERS_MAP, off: 0 });
+    const one = this.mov(1n);
+    this.emit({ op: "xadd", size: "DW", base: p, off: COUNTERS.lostEvents, src: one });
+    this.place(done);
+  }
+
+  private printf(e: A.CallExpr): void {
+    const fmt = (e.args[0] as A.StringExpr).value;
+    const parsed = parseFormat(fmt);
+    const segments: Segment[] = "segments" in parsed ? parsed.segments : [];
+    const args = e.args.slice(1);
+    const types = args.map((a) => recordType(a.type ?? INT64));
+    const { offsets, size } = structLayout(types);
+    const id = this.script.events.length;
+    this.script.events.push({ kind: "printf", segments, args: types.map((type, i) => ({ type, offset: offsets[i]! })), size });
+    this.record(8 + size, e.span, id, (rec) => {
+      args.forEach((a, i) => this.exprInto(a, { base: rec, off: 8 + offsets[i]! }, types[i]!));
+    });
+  }
+
+  private print(e: A.CallExpr): void {
+    const first = e.args[0]!;
+    if (first.kind === "Map" && first.keys.length === 0 && this.script.maps.get(first.name) !== undefined && (first.type?.kind === "agg" || e.args.length > 1 || true)) {
+      const top = e.args[1] ? Number(constantValue(e.args[1], this.script.params) ?? 0n) : 0;
+      const div = e.args[2] ? Number(constantValue(e.args[2], this.script.params) ?? 1n) : 1;
+      this.event({ kind: "print_map", map: `@${first.name}`, top, div }, e.span);
+      return;
+    }
+    const type = recordType(first.type ?? INT64);
+    const size = sizeOf(type);
+    const id = this.script.events.length;
+    this.script.events.push({ kind: "print_value", value: { type, offset: 0 }, size });
+    this.record(8 + Math.ceil(size / 8) * 8, e.span, id, (rec) => this.exprInto(first, { base: rec, off: 8 }, type));
+  }
+
+  private strncmp(e: A.CallExpr): VReg {
+    const a = this.expr(e.args[0]!) as MemVal;
+    const b = this.expr(e.args[1]!) as MemVal;
+    const n = Number(constantValue(e.args[2]!, this.script.params) ?? 0n);
+    const sa = sizeOf(a.type);
+    const sb = sizeOf(b.type);
+    const r = this.mov(0n);
+    const differ = this.label("ncne");
+    const done = this.label("ncd");
+    const ta = this.v();
+    const tb = this.v();
+    for (let i = 0; i < n; i++) {
+      if (i < sa) this.emit({ op: "ldx", size: "B", dst: ta, base: a.base, off: a.off + i });
+      else this.emit({ op: "alu", alu: "mov", width: 64, dst: ta, src: { imm: 0n } });
+      if (i < sb) this.emit({ op: "ldx", size: "B", dst: tb, base: b.base, off: b.off + i });
+      else this.emit({ op: "alu", alu: "mov", width: 64, dst: tb, src: { imm: 0n } });
+      this.emit({ op: "jmp", cond: "jne", width: 64, a: ta, b: tb, target: differ });
+      this.emit({ op: "jmp", cond: "jeq", width: 64, a: ta, b: { imm: 0n }, target: done });
+      if (i >= sa && i >= sb) break;
+    }
+    this.emit({ op: "ja", target: done });
+    this.place(differ);
+    this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: { imm: 1n } });
+    this.place(done);
+    return r;
+  }
+}
+
+const SIZE: Record<number, Size> = { 1: "B", 2: "H", 4: "W", 8: "DW" };
+
+const COMPARE: Partial<Record<A.BinaryOperator, { signed: JmpOp; unsigned: JmpOp }>> = {
+  "==": { signed: "jeq", unsigned: "jeq" },
+  "!=": { signed: "jne", unsigned: "jne" },
+  "<": { signed: "jslt", unsigned: "jlt" },
+  ">": { signed: "jsgt", unsigned: "jgt" },
+  "<=": { signed: "jsle", unsigned: "jle" },
+  ">=": { signed: "jsge", unsigned: "jge" },
+};
+
+const NEGATE: Record<JmpOp, JmpOp> = {
+  jeq: "jne",
+  jne: "jeq",
+  jgt: "jle",
+  jle: "jgt",
+  jge: "jlt",
+  jlt: "jge",
+  jsgt: "jsle",
+  jsle: "jsgt",
+  jsge: "jslt",
+  jslt: "jsge",
+  jset: "jset",
+};
+
+/** Signedness after promotion: narrower ints become int64 (signed); uint64 stays unsigned. */
+function isSigned(t: Type | undefined): boolean {
+  if (t === undefined || t.kind !== "int") return true;
+  return t.signed || t.size < 8;
+}
+
+/** How a value is carried in a record: ints at 8 bytes, keeping their sign. */
+function recordType(t: Type): Type {
+  if (t.kind === "int") return int(8, t.signed);
+  return t;
+}

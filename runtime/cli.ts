@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// The bpfts command. Start-up cost matters: only node builtins and ./options.js are imported
+// eagerly; the compiler (and chevrotain under it) is imported only once a program must be read,
+// so --help and --version never load it.
+//
+// Exit status: 0 success; 1 bad usage, unreadable script or errors in the program; 2 an internal
+// error (a bug: `bpfts: internal error: ...`, never for bad input). No stack trace is printed
+// unless -d is given. The status goes through process.exitCode so that output is flushed.
+import { readFileSync } from "node:fs";
+import { HELP_TEXT, parseArgs, USAGE_HINT, useColor, type CliOptions, type ProgramSource } from "./options.js";
+import type { AnalyzeResult } from "../compiler/index.js";
+
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_INTERNAL = 2;
+
+/** A failure to report as `bpfts: error: MESSAGE` (bad input, not a bug). */
+class CliError extends Error {}
+
+const out = (text: string) => void process.stdout.write(text);
+const err = (text: string) => void process.stderr.write(text);
+const fail = (message: string) => err(`bpfts: error: ${message}\n`);
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv);
+  if (!parsed.ok) {
+    fail(parsed.message);
+    if (parsed.usage) err(USAGE_HINT + "\n");
+    return EXIT_FAILURE;
+  }
+  const opts = parsed.options;
+  // Decided once, here, for everything printed to stderr.
+  const color = useColor(opts.color, process.stderr, process.env);
+  switch (opts.action) {
+    case "help":
+      out(HELP_TEXT);
+      return EXIT_OK;
+    case "version":
+      out(`bpfts v${version()}\n`);
+      return EXIT_OK;
+    case "info":
+      fail("--info is not supported by bpfts");
+      return EXIT_FAILURE;
+    case "list":
+      return listProbes(opts);
+    case "run":
+    case "check":
+    case "dump":
+      return compile(opts, color);
+  }
+}
+
+/** Reads, parses and type-checks the program; then checks, dumps or runs it. */
+async function compile(opts: CliOptions, color: boolean): Promise<number> {
+  const program = opts.program!;
+  const text = await readProgram(program);
+  const { analyze, formatDiagnostics } = await import("../compiler/index.js");
+  const result = analyze(text, {
+    file: program.kind === "file" ? program.path : "stdin",
+    params: opts.params,
+    childCommand: opts.command !== undefined,
+  });
+  const diagnostics = opts.noWarnings ? result.diagnostics.filter((d) => d.severity !== "warning") : result.diagnostics;
+  if (diagnostics.length > 0) err(formatDiagnostics(diagnostics, result.source, { color }));
+  if (opts.action === "dump") {
+    const { dumpAst } = await import("../compiler/dump.js");
+    out(dumpAst(result.program));
+  }
+  if (!result.ok) return EXIT_FAILURE;
+  if (opts.action === "check" || opts.action === "dump") return EXIT_OK;
+  return runProbes(opts, result, color);
+}
+
+/** Compiles the checked program to BPF, attaches it and prints its output: the kernel backend. */
+async function runProbes(_opts: CliOptions, _result: AnalyzeResult, _color: boolean): Promise<number> {
+  fail("running probes is not implemented yet; use --check");
+  return EXIT_FAILURE;
+}
+
+/** -l [PATTERN]: lists the probes matching PATTERN, or those of the -e program. */
+async function listProbes(_opts: CliOptions): Promise<number> {
+  fail("listing probes (-l) is not implemented yet");
+  return EXIT_FAILURE;
+}
+
+/** The program's text, from -e, a file (its path as given) or stdin (`-`). */
+async function readProgram(program: ProgramSource): Promise<string> {
+  switch (program.kind) {
+    case "inline":
+      return program.text;
+    case "file":
+      try {
+        return readFileSync(program.path, "utf8");
+      } catch (e) {
+        throw new CliError(`failed to open file '${program.path}': ${describeFsError(e)}`);
+      }
+    case "stdin":
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks).toString("utf8");
+      } catch (e) {
+        throw new CliError(`failed to read the program from stdin: ${describeFsError(e)}`);
+      }
+  }
+}
+
+/** strerror() texts for the errors a script path commonly meets, as bpftrace prints them. */
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "No such file or directory",
+  EACCES: "Permission denied",
+  EISDIR: "Is a directory",
+  ENOTDIR: "Not a directory",
+  ELOOP: "Too many levels of symbolic links",
+  ENAMETOOLONG: "File name too long",
+  EMFILE: "Too many open files",
+  EIO: "Input/output error",
+};
+
+function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== undefined && ERRNO_TEXT[code]) return ERRNO_TEXT[code];
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The version in package.json, found above this module (dist/runtime/ or runtime/). */
+function version(): string {
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), "utf8")) as { name?: unknown; version?: unknown };
+      if (pkg.name === "bpfts" && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // not this one
+    }
+  }
+  throw new Error("cannot find bpfts's package.json");
+}
+
+// A closed pipe (`bpfts --help | head -1`) is not an error worth a message.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exitCode ??= EXIT_OK;
+    else process.exitCode = EXIT_INTERNAL;
+  });
+}
+
+const argv = process.argv.slice(2);
+
+function internalError(e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  err(`bpfts: internal error: ${message}\n`);
+  // -d or -dd (in any spelling getopt accepts) asks for the stack.
+  const debug = parseArgs(argv, { pidExists: () => true });
+  if (debug.ok && debug.options.debug > 0 && e instanceof Error && e.stack) err(e.stack + "\n");
+  process.exitCode = EXIT_INTERNAL;
+}
+
+// Errors outside main's promise chain (event handlers, stray rejections) are bugs too.
+process.on("uncaughtException", internalError);
+process.on("unhandledRejection", internalError);
+
+main(argv).then(
+  (code) => {
+    if (process.exitCode !== EXIT_INTERNAL) process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof CliError) {
+      fail(e.message);
+      process.exitCode = EXIT_FAILURE;
+    } else {
+      internalError(e);
+    }
+  },
+);
