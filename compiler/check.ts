@@ -328,6 +328,12 @@ class Checker {
     const sym = this.mapSymbol(m);
     // Arithmetic on an integer map keeps its type (and its sign).
     if (arithmetic && sym.value?.kind === "int") t = sym.value;
+    // An unknown value (an earlier error, or a read not yet typed in a silent pass) says nothing.
+    if (t.kind === "error") {
+      m.type = sym.value ?? ERROR;
+      return;
+    }
+    if (sym.value?.kind === "error") sym.value = undefined;
     if (sym.value === undefined) {
       sym.value = t;
       this.changed = true;
@@ -378,7 +384,7 @@ class Checker {
       case "Int":
         return e.value > 0x7fff_ffff_ffff_ffffn ? int(8, false) : INT64;
       case "String":
-        return str(Buffer.byteLength(e.value) + 1);
+        return str(e.value.length + 1);
       case "Variable":
         return this.readVariable(e);
       case "Positional": {
@@ -538,7 +544,7 @@ class Checker {
       stringLiteral: (i, what) => {
         const a = call.args[i]!;
         if (a.kind === "String") {
-          a.type = str(Buffer.byteLength(a.value) + 1);
+          a.type = str(a.value.length + 1);
           return a.value;
         }
         this.value(a);
@@ -601,7 +607,9 @@ class Checker {
   private binary(e: A.BinaryExpr): Type {
     const l = this.value(e.left);
     const r = this.value(e.right);
-    if (l.kind === "error" || r.kind === "error") return e.op === "==" || e.op === "!=" || e.op === "&&" || e.op === "||" ? INT64 : ERROR;
+    // An operand not known yet (an error, or a map typed in a later pass): the result of any
+    // of these operators is an integer whatever it is, which lets `@x = @x + 1` be typed.
+    if (l.kind === "error" || r.kind === "error") return INT64;
     switch (e.op) {
       case "==":
       case "!=":

@@ -1,12 +1,12 @@
 // compile(): source text to a CompiledScript — programs (instructions and bytecode), map specs and
 // the formats of what the programs send to user space. Pure: needs no root and loads nothing.
 import { disassemble, encode, type Insn } from "./asm/index.js";
-import { CodegenError, ProbeGen, progTypeOf, type ScriptContext } from "./codegen/gen.js";
-import { planMaps } from "./codegen/maps.js";
+import { CodegenError, MAX_STACK, ProbeGen, progTypeOf, type ScriptContext } from "./codegen/gen.js";
+import { planMaps, SCRATCH_MAP } from "./codegen/maps.js";
 import { removeDeadCode } from "./codegen/ir.js";
 import { lower } from "./codegen/regalloc.js";
 import { Diagnostics } from "./diagnostics.js";
-import { analyze, type AnalyzeOptions, type AnalyzeResult } from "./index.js";
+import { analyze, isStackOverflow, type AnalyzeOptions, type AnalyzeResult } from "./index.js";
 import { providerOf } from "./probes/index.js";
 import { resolveAttachPoint, type Location } from "./probes/resolve.js";
 import { readTracepointFormat, type TracepointField } from "./probes/tracepoint-format.js";
@@ -51,9 +51,13 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
         try {
           const gen = new ProbeGen(ctx, probe, target, location, probeId, vars);
           gen.generate();
-          const { insns } = lower(removeDeadCode(gen.code), gen.frameSize);
+          const { insns, frameSize } = lower(removeDeadCode(gen.code), gen.frameSize);
+          if (frameSize > MAX_STACK) throw new CodegenError(probe.span, `this probe keeps too many values live at once (${frameSize} bytes of stack, the kernel allows ${MAX_STACK})`);
+          const scratch = script.maps[SCRATCH_MAP]!;
+          scratch.valueSize = Math.max(scratch.valueSize, gen.scratchSize);
           script.programs.push(program(insns, probeIndex, target, location, probeName));
         } catch (e) {
+          if (isStackOverflow(e)) e = new CodegenError(probe.span, "the probe is nested too deeply to compile");
           if (!(e instanceof CodegenError)) throw e;
           // One report per place, however many locations a wildcard expanded to.
           const key = `${e.span.start}:${e.message}`;

@@ -25,9 +25,21 @@ export interface AnalyzeResult {
 export function analyze(text: string, options: AnalyzeOptions = {}): AnalyzeResult {
   const source = new Source(options.file ?? "stdin", text);
   const diags = new Diagnostics(source);
-  const { program } = parse(source, { params: options.params ?? [] }, diags);
-  const symbols = check(program, diags, options);
-  return { ok: !diags.hasErrors(), source, diagnostics: diags.sorted(), program, symbols };
+  let program: A.Program = { kind: "Program", includes: [], probes: [], span: { start: 0, end: text.length } };
+  let symbols: CheckResult | undefined;
+  try {
+    program = parse(source, { params: options.params ?? [] }, diags).program;
+    symbols = check(program, diags, options);
+  } catch (e) {
+    if (!isStackOverflow(e)) throw e;
+    diags.error({ start: 0, end: 0 }, "the program is nested too deeply to compile");
+  }
+  return { ok: !diags.hasErrors(), source, diagnostics: diags.sorted(), program, ...(symbols ? { symbols } : {}) };
+}
+
+/** A recursion that ran out of stack (absurdly deep nesting in the input). */
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack/i.test(e.message);
 }
 
 export { formatDiagnostics, Source };

@@ -501,13 +501,22 @@ class Parser extends EmbeddedActionsParser {
   }
 }
 
-/** Resolves C escapes in a string literal's body. */
+/**
+ * Resolves C escapes in a string literal's body. The result is a byte string: each char is one
+ * byte (0-255); characters written in the source become their UTF-8 bytes.
+ */
 export function unescapeString(body: string): { value: string; error?: { offset: number; length: number; message: string } } {
   let out = "";
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c !== "\\") {
-      out += c;
+      // Characters stand for their UTF-8 bytes: the value is a byte string (one char per byte).
+      const cp = body.codePointAt(i)!;
+      if (cp < 0x80) out += c;
+      else {
+        out += Buffer.from(String.fromCodePoint(cp), "utf8").toString("latin1");
+        if (cp > 0xffff) i++;
+      }
       continue;
     }
     const e = body[i + 1];

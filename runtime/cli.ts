@@ -8,7 +8,7 @@
 // unless -d is given. The status goes through process.exitCode so that output is flushed.
 import { readFileSync } from "node:fs";
 import { HELP_TEXT, parseArgs, USAGE_HINT, useColor, type CliOptions, type ProgramSource } from "./options.js";
-import type { AnalyzeResult } from "../compiler/index.js";
+import type { CompiledScript } from "../compiler/program.js";
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
@@ -50,16 +50,20 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Reads, parses and type-checks the program; then checks, dumps or runs it. */
+/** Reads, parses and type-checks the program; then checks, dumps, emits or runs it. */
 async function compile(opts: CliOptions, color: boolean): Promise<number> {
   const program = opts.program!;
   const text = await readProgram(program);
-  const { analyze, formatDiagnostics } = await import("../compiler/index.js");
-  const result = analyze(text, {
+  const options = {
     file: program.kind === "file" ? program.path : "stdin",
     params: opts.params,
     childCommand: opts.command !== undefined,
-  });
+  };
+  const generate = opts.action === "run" || opts.emit !== undefined;
+  // Tracepoint layouts come from tracefs, which is not mounted at boot: mount it when we can.
+  if (generate) await mountTracefs();
+  const { analyze, formatDiagnostics } = await import("../compiler/index.js");
+  const result = generate ? (await import("../compiler/compile.js")).compile(text, options) : analyze(text, options);
   const diagnostics = opts.noWarnings ? result.diagnostics.filter((d) => d.severity !== "warning") : result.diagnostics;
   if (diagnostics.length > 0) err(formatDiagnostics(diagnostics, result.source, { color }));
   if (opts.action === "dump") {
@@ -67,14 +71,63 @@ async function compile(opts: CliOptions, color: boolean): Promise<number> {
     out(dumpAst(result.program));
   }
   if (!result.ok) return EXIT_FAILURE;
-  if (opts.action === "check" || opts.action === "dump") return EXIT_OK;
-  return runProbes(opts, result, color);
+  const script = (result as { script?: CompiledScript }).script;
+  if (opts.emit !== undefined && script !== undefined) {
+    out(await emit(script, opts.emit));
+    return EXIT_OK;
+  }
+  if (opts.action === "check" || opts.action === "dump" || script === undefined) return EXIT_OK;
+  return runProbes(opts, script);
 }
 
-/** Compiles the checked program to BPF, attaches it and prints its output: the kernel backend. */
-async function runProbes(_opts: CliOptions, _result: AnalyzeResult, _color: boolean): Promise<number> {
-  fail("running probes is not implemented yet; use --check");
-  return EXIT_FAILURE;
+/** Mounts tracefs if it is missing and we are root; a failure is reported later, by the session. */
+async function mountTracefs(): Promise<void> {
+  try {
+    (await import("./tracefs.js")).ensureTracefs();
+  } catch {
+    // Not root, or no tracefs: the compiler reports what it cannot resolve.
+  }
+}
+
+/** --emit=asm: the programs' disassembly; --emit=json: the whole compiled script. */
+async function emit(script: CompiledScript, kind: "asm" | "json"): Promise<string> {
+  if (kind === "json") {
+    const replacer = (_: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v);
+    return JSON.stringify(script, replacer, 2) + "\n";
+  }
+  const { disassembleProgram } = await import("../compiler/compile.js");
+  return script.programs.map((p) => `${p.probeName}: ${p.insns.length} instructions\n${disassembleProgram(script, p)}\n`).join("\n");
+}
+
+/** Attaches the compiled script and prints its output: the kernel backend. */
+async function runProbes(opts: CliOptions, script: CompiledScript): Promise<number> {
+  if (opts.command !== undefined) throw new CliError("-c is not supported yet");
+  if (opts.pid !== undefined) throw new CliError("-p is not supported yet");
+  if (opts.format !== "text") throw new CliError(`-f ${opts.format} is not supported yet`);
+  let write = out;
+  let outFd: number | undefined;
+  if (opts.outputFile !== undefined) {
+    const { openSync, writeSync } = await import("node:fs");
+    try {
+      outFd = openSync(opts.outputFile, "w");
+    } catch (e) {
+      throw new CliError(`failed to open output file '${opts.outputFile}': ${describeFsError(e)}`);
+    }
+    const fd = outFd;
+    write = (text: string) => void writeSync(fd, text);
+  }
+  const { runScript } = await import("./session.js");
+  try {
+    const { exitCode } = await runScript(script, {
+      stdout: write,
+      stderr: err,
+      quiet: opts.quiet,
+      notifyAttached: process.env["__BPFTRACE_NOTIFY_PROBES_ATTACHED"] !== undefined,
+    });
+    return exitCode;
+  } finally {
+    if (outFd !== undefined) (await import("node:fs")).closeSync(outFd);
+  }
 }
 
 /** -l [PATTERN]: lists the probes matching PATTERN, or those of the -e program. */

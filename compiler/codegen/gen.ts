@@ -16,10 +16,14 @@ import { COUNTERS, type EventSpec, PROG_TYPE, STATE } from "../program.js";
 import type { Span } from "../source.js";
 import { ERROR, INT64, int, sizeOf, type Type } from "../types.js";
 import { type Arg, type Base, FP, type IR, type VReg } from "./ir.js";
-import { COUNTERS_MAP, EVENTS_MAP, STATE_MAP, structLayout, type UserMap } from "./maps.js";
+import { COUNTERS_MAP, EVENTS_MAP, SCRATCH_MAP, STATE_MAP, structLayout, type UserMap } from "./maps.js";
 
 /** The stack the kernel allows a BPF program. */
 export const MAX_STACK = 512;
+/** Stack for values; the rest is for the register allocator's spill slots. */
+export const STACK_BUDGET = 384;
+/** The largest per-CPU scratch value a program may use. */
+export const MAX_SCRATCH = 32768;
 
 export class CodegenError extends Error {
   constructor(
@@ -79,6 +83,10 @@ export class ProbeGen {
   /** Bytes of stack in use by objects (they sit at negative offsets from r10). */
   private frame = 0;
   private maxFrame = 0;
+  /** Bytes of the per-CPU scratch value in use, and the register holding its address. */
+  private scratchTop = 0;
+  private maxScratch = 0;
+  private scratchReg: VReg | undefined;
   private ctxReg: VReg | undefined;
   /** Homes of $variables: a register for integers, a stack object for the rest. */
   private vars = new Map<string, { type: Type; v?: VReg; mem?: Mem }>();
@@ -116,12 +124,34 @@ export class ProbeGen {
     this.emit({ op: "label", name });
   }
 
-  /** Allocates a stack object; returns its offset from r10. */
-  private alloc(size: number, span: Span): number {
-    this.frame += Math.ceil(size / 8) * 8;
-    this.maxFrame = Math.max(this.maxFrame, this.frame);
-    if (this.frame > MAX_STACK) throw new CodegenError(span, `this probe needs more than the ${MAX_STACK} bytes of stack the kernel allows`);
-    return -this.frame;
+  /**
+   * Allocates memory for a value: on the stack while it fits in STACK_BUDGET (the rest of the
+   * 512 bytes is left for spill slots), else in this CPU's `.scratch` map value.
+   */
+  private alloc(size: number, span: Span): Mem {
+    const n = Math.ceil(size / 8) * 8;
+    if (this.frame + n <= STACK_BUDGET) {
+      this.frame += n;
+      this.maxFrame = Math.max(this.maxFrame, this.frame);
+      return { base: FP, off: -this.frame };
+    }
+    const off = this.scratchTop;
+    this.scratchTop += n;
+    this.maxScratch = Math.max(this.maxScratch, this.scratchTop);
+    if (this.maxScratch > MAX_SCRATCH) throw new CodegenError(span, `this probe needs more than ${MAX_SCRATCH} bytes of memory for its values`);
+    this.scratchReg ??= this.v();
+    return { base: this.scratchReg, off };
+  }
+
+  /** Bytes of the `.scratch` map value this program uses. */
+  get scratchSize(): number {
+    return this.maxScratch;
+  }
+
+  /** Positional parameter $n as a byte string (UTF-8 bytes, one char each), if given. */
+  private param(n: number): string | undefined {
+    const p = this.script.params[n - 1];
+    return p === undefined ? undefined : Buffer.from(p, "utf8").toString("latin1");
   }
 
   private ctx(): VReg {
@@ -147,25 +177,15 @@ export class ProbeGen {
 
   /** Zero-fills `size` bytes at mem. */
   private zero(m: Mem, size: number): void {
-    let o = 0;
-    for (const [sz, n] of [["DW", 8], ["W", 4], ["H", 2], ["B", 1]] as const) {
-      while (size - o >= n) {
-        this.emit({ op: "st", size: sz, base: m.base, off: m.off + o, imm: 0 });
-        o += n;
-      }
-    }
+    for (const [o, sz] of chunks([m.off], size)) this.emit({ op: "st", size: sz, base: m.base, off: m.off + o, imm: 0 });
   }
 
   /** Copies `size` bytes from src to dst. */
   private copy(dst: Mem, src: Mem, size: number): void {
-    let o = 0;
     const t = this.v();
-    for (const [sz, n] of [["DW", 8], ["W", 4], ["H", 2], ["B", 1]] as const) {
-      while (size - o >= n) {
-        this.emit({ op: "ldx", size: sz, dst: t, base: src.base, off: src.off + o });
-        this.emit({ op: "stx", size: sz, base: dst.base, off: dst.off + o, src: t });
-        o += n;
-      }
+    for (const [o, sz] of chunks([dst.off, src.off], size)) {
+      this.emit({ op: "ldx", size: sz, dst: t, base: src.base, off: src.off + o });
+      this.emit({ op: "stx", size: sz, base: dst.base, off: dst.off + o, src: t });
     }
   }
 
@@ -219,9 +239,9 @@ export class ProbeGen {
         this.vars.set(name, { type: sym.type, v });
       } else if (sym.type.kind !== "error" && sym.type.kind !== "void" && sym.type.kind !== "agg") {
         const size = sizeOf(sym.type);
-        const off = this.alloc(size, this.probe.span);
-        this.zero({ base: FP, off }, size);
-        this.vars.set(name, { type: sym.type, mem: { base: FP, off } });
+        const mem = this.alloc(size, this.probe.span);
+        this.zero(mem, size);
+        this.vars.set(name, { type: sym.type, mem });
       }
     }
     const end = this.label("end");
@@ -229,13 +249,25 @@ export class ProbeGen {
     this.block(this.probe.body);
     this.place(end);
     this.emit({ op: "exit" });
+    if (this.scratchReg !== undefined) {
+      // The scratch value's address, looked up once at entry (before anything else is live).
+      const entry: IR[] = [
+        { op: "st", size: "W", base: FP, off: -8, imm: 0 },
+        { op: "call", helper: Helper.map_lookup_elem, args: [{ map: SCRATCH_MAP }, { fp: -8 }], ret: this.scratchReg },
+        { op: "jmp", cond: "jeq", width: 64, a: this.scratchReg, b: { imm: 0n }, target: end },
+      ];
+      this.code.splice(1, 0, ...entry);
+      this.maxFrame = Math.max(this.maxFrame, 8);
+    }
   }
 
   private block(stmts: A.Stmt[]): void {
     for (const s of stmts) {
       const mark = this.frame;
+      const scratchMark = this.scratchTop;
       this.statement(s);
       this.frame = mark;
+      this.scratchTop = scratchMark;
     }
   }
 
@@ -322,21 +354,19 @@ export class ProbeGen {
     }
     const key = this.mapKey(map, t.keys, t.span);
     const vt = map.spec.user!.value;
-    const size = map.spec.valueSize;
-    const off = this.alloc(size, s.span);
-    const m = { base: FP, off } as Mem;
+    const m = this.alloc(map.spec.valueSize, s.span);
     if (vt.kind === "int") {
       const val = this.intExpr(s.value);
-      this.emit({ op: "stx", size: "DW", base: FP, off, src: this.reg(val) });
+      this.emit({ op: "stx", size: "DW", base: m.base, off: m.off, src: this.reg(val) });
     } else {
       this.exprInto(s.value, m, vt);
     }
-    this.update(map, key, off);
+    this.update(map, key, m);
   }
 
   /** map_update_elem, counting failures. */
-  private update(map: UserMap, keyOff: number, valOff: number): void {
-    const r = this.call(Helper.map_update_elem, [{ map: map.index }, { fp: keyOff }, { fp: valOff }, { imm: BPF_ANY }])!;
+  private update(map: UserMap, key: Mem, val: Mem): void {
+    const r = this.call(Helper.map_update_elem, [{ map: map.index }, this.addr(key), this.addr(val), { imm: BPF_ANY }])!;
     const ok = this.label("upd");
     this.emit({ op: "jmp", cond: "jsge", width: 64, a: r, b: { imm: 0n }, target: ok });
     this.countFailure();
@@ -356,31 +386,32 @@ export class ProbeGen {
     return map;
   }
 
-  /** Builds a map's key on the stack; returns its offset. `bucket` goes in the last 8 bytes. */
-  private mapKey(map: UserMap, keys: A.Expr[], span: Span, bucket?: VReg): number {
-    const off = this.alloc(map.spec.keySize, span);
+  /** Builds a map's key in memory. `bucket` goes in the last 8 bytes. */
+  private mapKey(map: UserMap, keys: A.Expr[], span: Span, bucket?: VReg): Mem {
+    const k = this.alloc(map.spec.keySize, span);
+    const { base, off } = k;
     if (map.spec.kind === "percpu_array") {
-      if (bucket !== undefined) this.emit({ op: "stx", size: "W", base: FP, off, src: bucket });
-      else this.emit({ op: "st", size: "W", base: FP, off, imm: 0 });
-      return off;
+      if (bucket !== undefined) this.emit({ op: "stx", size: "W", base, off, src: bucket });
+      else this.emit({ op: "st", size: "W", base, off, imm: 0 });
+      return k;
     }
     if (keys.length === 0 && bucket === undefined) {
-      this.emit({ op: "st", size: "DW", base: FP, off, imm: 0 });
-      return off;
+      this.emit({ op: "st", size: "DW", base, off, imm: 0 });
+      return k;
     }
     const padded = map.keys.some((k, i) => i > 0 && k.offset !== map.keys[i - 1]!.offset + sizeOf(map.keys[i - 1]!.type)) || map.userKeySize !== map.keys.reduce((n, k) => n + sizeOf(k.type), 0);
-    if (padded || bucket !== undefined) this.zero({ base: FP, off }, map.spec.keySize);
-    keys.forEach((k, i) => {
+    if (padded || bucket !== undefined) this.zero(k, map.spec.keySize);
+    keys.forEach((e, i) => {
       const f = map.keys[i]!;
-      this.exprInto(k, { base: FP, off: off + f.offset }, f.type);
+      this.exprInto(e, { base, off: off + f.offset }, f.type);
     });
-    if (bucket !== undefined) this.emit({ op: "stx", size: "DW", base: FP, off: off + map.spec.keySize - 8, src: bucket });
-    return off;
+    if (bucket !== undefined) this.emit({ op: "stx", size: "DW", base, off: off + map.spec.keySize - 8, src: bucket });
+    return k;
   }
 
   /** Looks up a key; returns the value pointer register (0 when missing). */
-  private lookup(map: UserMap, keyOff: number): VReg {
-    return this.call(Helper.map_lookup_elem, [{ map: map.index }, { fp: keyOff }])!;
+  private lookup(map: UserMap, key: Mem): VReg {
+    return this.call(Helper.map_lookup_elem, [{ map: map.index }, this.addr(key)])!;
   }
 
   /** `@m[k] = count()` and the other aggregations. */
@@ -444,31 +475,35 @@ export class ProbeGen {
     this.emit({ op: "ja", target: done });
     // Missing: insert the first value.
     this.place(missing);
-    const off = this.alloc(map.spec.valueSize, call.span);
+    const val = this.alloc(map.spec.valueSize, call.span);
+    const { base, off } = val;
     switch (layout.kind) {
       case "sum":
-        if (value === undefined) this.emit({ op: "st", size: "DW", base: FP, off, imm: 1 });
-        else this.emit({ op: "stx", size: "DW", base: FP, off, src: value });
+        if (value === undefined) this.emit({ op: "st", size: "DW", base, off, imm: 1 });
+        else this.emit({ op: "stx", size: "DW", base, off, src: value });
         break;
       case "buckets":
-        this.emit({ op: "st", size: "DW", base: FP, off, imm: 1 });
+        this.emit({ op: "st", size: "DW", base, off, imm: 1 });
         break;
       case "avg":
-        this.emit({ op: "st", size: "DW", base: FP, off, imm: 1 });
-        this.emit({ op: "stx", size: "DW", base: FP, off: off + 8, src: value! });
+        this.emit({ op: "st", size: "DW", base, off, imm: 1 });
+        this.emit({ op: "stx", size: "DW", base, off: off + 8, src: value! });
         break;
       case "minmax":
-        this.emit({ op: "stx", size: "DW", base: FP, off, src: value! });
-        this.emit({ op: "st", size: "DW", base: FP, off: off + 8, imm: 1 });
+        this.emit({ op: "stx", size: "DW", base, off, src: value! });
+        this.emit({ op: "st", size: "DW", base, off: off + 8, imm: 1 });
         break;
       case "plain":
         break;
     }
-    this.update(map, key, off);
+    this.update(map, key, val);
     this.place(done);
   }
 
-  /** bpftrace's log2 bucket: 0 for negative values, 1 for zero, k+2 for [2^k, 2^(k+1)). */
+  /**
+   * bpftrace 0.17's log2 bucket: 0 for negative values, 1 for zero, k+2 for [2^k, 2^(k+1)); its
+   * shifts (16, 8, 4, 2, 1) add up to 31, so every value from 2^31 up lands in bucket 33.
+   */
   private log2(value: VReg): VReg {
     const r = this.mov(0n);
     const done = this.label("log2d");
@@ -477,7 +512,7 @@ export class ProbeGen {
     this.emit({ op: "jmp", cond: "jeq", width: 64, a: value, b: { imm: 0n }, target: done });
     const n = this.mov(value);
     this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: { imm: 2n } });
-    for (const shift of [32n, 16n, 8n, 4n, 2n, 1n]) {
+    for (const shift of [16n, 8n, 4n, 2n, 1n]) {
       const skip = this.label("log2s");
       this.emit({ op: "jmp", cond: "jlt", width: 64, a: n, b: { imm: 1n << shift }, target: skip });
       this.emit({ op: "alu", alu: "rsh", width: 64, dst: n, src: { imm: shift } });
@@ -518,9 +553,9 @@ export class ProbeGen {
     this.place(have);
     const vt = map.spec.user!.value;
     const res = this.arith(op, { k: "reg", v: old, type: vt }, delta, vt);
-    const off = this.alloc(8, m.span);
-    this.emit({ op: "stx", size: "DW", base: FP, off, src: res });
-    this.update(map, key, off);
+    const val = this.alloc(8, m.span);
+    this.emit({ op: "stx", size: "DW", base: val.base, off: val.off, src: res });
+    this.update(map, key, val);
     return returnOld ? old : res;
   }
 
@@ -584,16 +619,12 @@ export class ProbeGen {
   }
 
   private writeString(m: Mem, value: string, size: number): void {
-    const bytes = Buffer.alloc(size);
-    Buffer.from(value).copy(bytes, 0, 0, Math.max(0, size - 1));
-    let o = 0;
-    while (size - o >= 4) {
-      this.emit({ op: "st", size: "W", base: m.base, off: m.off + o, imm: bytes.readInt32LE(o) });
-      o += 4;
-    }
-    while (o < size) {
-      this.emit({ op: "st", size: "B", base: m.base, off: m.off + o, imm: bytes[o]! });
-      o++;
+    const bytes = Buffer.alloc(size + 8);
+    Buffer.from(value, "latin1").copy(bytes, 0, 0, Math.max(0, size - 1));
+    // Stores take a 32-bit immediate: no chunk wider than 4 bytes.
+    for (const [o, sz] of chunks([m.off], size, 4)) {
+      const imm = sz === "W" ? bytes.readInt32LE(o) : sz === "H" ? bytes.readInt16LE(o) : bytes.readInt8(o);
+      this.emit({ op: "st", size: sz, base: m.base, off: m.off + o, imm });
     }
   }
 
@@ -601,7 +632,7 @@ export class ProbeGen {
   private readString(e: A.CallExpr, m: Mem, size: number): void {
     const arg = e.args[0]!;
     if (arg.kind === "Positional") {
-      const p = this.script.params[arg.index - 1] ?? "";
+      const p = this.param(arg.index) ?? "";
       this.writeString(m, p, size);
       return;
     }
@@ -623,9 +654,9 @@ export class ProbeGen {
       case "Int":
         return { k: "imm", n: BigInt.asIntN(64, e.value), type: t };
       case "String": {
-        const off = this.alloc(t.kind === "string" ? t.size : 1, e.span);
-        this.writeString({ base: FP, off }, e.value, sizeOf(t));
-        return { k: "mem", base: FP, off, type: t };
+        const m = this.alloc(t.kind === "string" ? t.size : 1, e.span);
+        this.writeString(m, e.value, sizeOf(t));
+        return { k: "mem", ...m, type: t };
       }
       case "Variable": {
         const home = this.vars.get(e.name);
@@ -634,13 +665,13 @@ export class ProbeGen {
         return { k: "mem", ...home.mem!, type: home.type };
       }
       case "Positional": {
-        const p = this.script.params[e.index - 1];
+        const p = this.param(e.index);
         if (p === undefined) return { k: "imm", n: 0n, type: t };
         const n = paramValue(p);
         if (n !== undefined) return { k: "imm", n, type: t };
-        const off = this.alloc(sizeOf(t), e.span);
-        this.writeString({ base: FP, off }, p, sizeOf(t));
-        return { k: "mem", base: FP, off, type: t };
+        const m = this.alloc(sizeOf(t), e.span);
+        this.writeString(m, p, sizeOf(t));
+        return { k: "mem", ...m, type: t };
       }
       case "PositionalCount":
         return { k: "imm", n: BigInt(this.script.params.length), type: t };
@@ -669,9 +700,9 @@ export class ProbeGen {
         return { k: "reg", v: d, type: t };
       }
       case "Tuple": {
-        const off = this.alloc(sizeOf(t), e.span);
-        this.exprInto(e, { base: FP, off }, t);
-        return { k: "mem", base: FP, off, type: t };
+        const m = this.alloc(sizeOf(t), e.span);
+        this.exprInto(e, m, t);
+        return { k: "mem", ...m, type: t };
       }
       case "TupleIndex": {
         const tv = this.expr(e.tuple);
@@ -713,12 +744,12 @@ export class ProbeGen {
       return { k: "reg", v: r, type: vt };
     }
     const size = sizeOf(vt);
-    const off = this.alloc(size, e.span);
-    this.zero({ base: FP, off }, size);
+    const m = this.alloc(size, e.span);
+    this.zero(m, size);
     this.emit({ op: "jmp", cond: "jeq", width: 64, a: p, b: { imm: 0n }, target: missing });
-    this.copy({ base: FP, off }, { base: p, off: 0 }, size);
+    this.copy(m, { base: p, off: 0 }, size);
     this.place(missing);
-    return { k: "mem", base: FP, off, type: vt };
+    return { k: "mem", ...m, type: vt };
   }
 
   private builtin(e: A.IdentExpr): Val {
@@ -759,9 +790,9 @@ export class ProbeGen {
       case "cpu":
         return { k: "reg", v: this.call(Helper.get_smp_processor_id, [])!, type: t };
       case "comm": {
-        const off = this.alloc(16, e.span);
-        this.call(Helper.get_current_comm, [{ fp: off }, { imm: 16n }], false);
-        return { k: "mem", base: FP, off, type: t };
+        const m = this.alloc(16, e.span);
+        this.call(Helper.get_current_comm, [this.addr(m), { imm: 16n }], false);
+        return { k: "mem", ...m, type: t };
       }
       case "probe":
         return { k: "imm", n: BigInt(this.probeId), type: t };
@@ -809,11 +840,11 @@ export class ProbeGen {
         this.emit({ op: "alu", alu: "add", width: 64, dst: addr, src: idx });
       }
       if (disp !== 0n) this.emit({ op: "alu", alu: "add", width: 64, dst: addr, src: { imm: disp } });
-      const off = this.alloc(8, span);
-      this.emit({ op: "st", size: "DW", base: FP, off, imm: 0 });
-      this.call(Helper.probe_read_user, [{ fp: off }, { imm: BigInt(a.size) }, addr], false);
+      const m = this.alloc(8, span);
+      this.emit({ op: "st", size: "DW", base: m.base, off: m.off, imm: 0 });
+      this.call(Helper.probe_read_user, [this.addr(m), { imm: BigInt(a.size) }, addr], false);
       r = this.v();
-      this.emit({ op: "ldx", size: "DW", dst: r, base: FP, off });
+      this.emit({ op: "ldx", size: "DW", dst: r, base: m.base, off: m.off });
     }
     this.normalize(r, int(a.size, a.signed));
     return r;
@@ -832,13 +863,13 @@ export class ProbeGen {
     if (f === undefined) throw new CodegenError(e.span, `the layout of args->${e.field} is unknown (is tracefs mounted?)`);
     if (f.kind === "string") {
       const size = sizeOf(t);
-      const off = this.alloc(size, e.span);
+      const m = this.alloc(size, e.span);
       const src = this.mov(this.ctx());
       this.emit({ op: "alu", alu: "add", width: 64, dst: src, src: { imm: BigInt(f.offset) } });
-      this.call(Helper.probe_read_kernel, [{ fp: off }, { imm: BigInt(size) }, src], false);
+      this.call(Helper.probe_read_kernel, [this.addr(m), { imm: BigInt(size) }, src], false);
       // The last byte must end the string even if the field is full.
-      this.emit({ op: "st", size: "B", base: FP, off: off + size - 1, imm: 0 });
-      return { k: "mem", base: FP, off, type: t };
+      this.emit({ op: "st", size: "B", base: m.base, off: m.off + size - 1, imm: 0 });
+      return { k: "mem", ...m, type: t };
     }
     if (f.kind === "data_loc") {
       // A u32: offset of the data from the record's start (low 16 bits) and its length (high).
@@ -1003,14 +1034,10 @@ export class ProbeGen {
     const differ = this.label("sne");
     const ta = this.v();
     const tb = this.v();
-    let o = 0;
-    for (const [sz, w] of [["DW", 8], ["W", 4], ["H", 2], ["B", 1]] as const) {
-      while (n - o >= w) {
-        this.emit({ op: "ldx", size: sz, dst: ta, base: a.base, off: a.off + o });
-        this.emit({ op: "ldx", size: sz, dst: tb, base: b.base, off: b.off + o });
-        this.emit({ op: "jmp", cond: "jne", width: 64, a: ta, b: tb, target: differ });
-        o += w;
-      }
+    for (const [o, sz] of chunks([a.off, b.off], n)) {
+      this.emit({ op: "ldx", size: sz, dst: ta, base: a.base, off: a.off + o });
+      this.emit({ op: "ldx", size: sz, dst: tb, base: b.base, off: b.off + o });
+      this.emit({ op: "jmp", cond: "jne", width: 64, a: ta, b: tb, target: differ });
     }
     // The longer string must end where the shorter one does.
     if (sa !== sb) {
@@ -1048,8 +1075,7 @@ export class ProbeGen {
       this.place(done);
       return { k: "reg", v: r, type: t };
     }
-    const off = this.alloc(sizeOf(t), e.span);
-    const m = { base: FP, off } as Mem;
+    const m = this.alloc(sizeOf(t), e.span);
     this.condJump(e.cond, other, false);
     this.exprInto(e.then, m, t);
     this.emit({ op: "ja", target: done });
@@ -1097,12 +1123,11 @@ export class ProbeGen {
           return { k: "void", type: t };
         }
         const key = this.mapKey(map, m.keys, m.span);
-        this.call(Helper.map_delete_elem, [{ map: map.index }, { fp: key }], false);
+        this.call(Helper.map_delete_elem, [{ map: map.index }, this.addr(key)], false);
         return { k: "void", type: t };
       }
       case "str": {
-        const off = this.alloc(sizeOf(t), e.span);
-        const m = { base: FP, off } as Mem;
+        const m = this.alloc(sizeOf(t), e.span);
         if (e.args[0]!.type?.kind === "string") this.exprInto(e.args[0]!, m, t);
         else this.readString(e, m, sizeOf(t));
         return { k: "mem", ...m, type: t };
@@ -1200,6 +1225,22 @@ export class ProbeGen {
 }
 
 const SIZE: Record<number, Size> = { 1: "B", 2: "H", 4: "W", 8: "DW" };
+
+/**
+ * Splits `size` bytes into the widest accesses that stay aligned for every base offset given
+ * (the verifier rejects misaligned stack accesses): [offset, size] pairs.
+ */
+function chunks(offsets: number[], size: number, widest = 8): Array<[number, Size]> {
+  const out: Array<[number, Size]> = [];
+  let o = 0;
+  while (o < size) {
+    let n = widest;
+    while (n > 1 && (size - o < n || offsets.some((b) => (((b + o) % n) + n) % n !== 0))) n /= 2;
+    out.push([o, SIZE[n]!]);
+    o += n;
+  }
+  return out;
+}
 
 const COMPARE: Partial<Record<A.BinaryOperator, { signed: JmpOp; unsigned: JmpOp }>> = {
   "==": { signed: "jeq", unsigned: "jeq" },

@@ -89,46 +89,40 @@ export function usesDefs(i: IR): { uses: VReg[]; defs: VReg[] } {
 }
 
 /**
- * Removes code no path reaches (the verifier rejects unreachable instructions): whatever follows
- * an `exit` or `ja` up to a label some jump targets, and jumps to the very next instruction.
+ * Removes code no path reaches (the verifier rejects unreachable instructions), found by walking
+ * the control flow from the entry, and jumps to the very next instruction.
  */
 export function removeDeadCode(code: IR[]): IR[] {
   let out = code;
   for (let changed = true; changed; ) {
-    changed = false;
-    const targeted = new Set<string>();
-    for (const i of out) if (i.op === "jmp" || i.op === "ja") targeted.add(i.target);
-    const next: IR[] = [];
-    let dead = false;
-    for (let k = 0; k < out.length; k++) {
+    const labels = new Map<string, number>();
+    out.forEach((i, k) => {
+      if (i.op === "label") labels.set(i.name, k);
+    });
+    const reached = new Array<boolean>(out.length).fill(false);
+    const work = [0];
+    while (work.length > 0) {
+      const k = work.pop()!;
+      if (k >= out.length || reached[k]) continue;
+      reached[k] = true;
       const i = out[k]!;
-      if (i.op === "label") {
-        if (!targeted.has(i.name)) continue;
-        dead = false;
-        next.push(i);
-        continue;
-      }
-      if (dead) {
-        changed = true;
-        continue;
-      }
+      if (i.op === "jmp" || i.op === "ja") work.push(labels.get(i.target)!);
+      if (i.op !== "exit" && i.op !== "ja") work.push(k + 1);
+    }
+    const next: IR[] = [];
+    out.forEach((i, k) => {
+      if (!reached[k]) return;
       if (i.op === "ja") {
-        // A jump to the label right after it (skipping other labels) does nothing.
+        // A jump to the label right after it (past other labels) does nothing.
         let j = k + 1;
-        let falls = false;
         while (j < out.length && out[j]!.op === "label") {
-          if ((out[j] as { name: string }).name === i.target) falls = true;
+          if ((out[j] as { name: string }).name === i.target) return;
           j++;
-        }
-        if (falls) {
-          changed = true;
-          continue;
         }
       }
       next.push(i);
-      if (i.op === "exit" || i.op === "ja") dead = true;
-    }
-    if (next.length !== out.length) changed = true;
+    });
+    changed = next.length !== out.length;
     out = next;
   }
   return out;

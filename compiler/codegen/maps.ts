@@ -14,12 +14,14 @@ import { alignOf, sizeOf, type Type } from "../types.js";
 export const DEFAULT_MAP_ENTRIES = 4096;
 /** Ring buffer size: a power of two, a multiple of the page size. */
 export const RINGBUF_BYTES = 1 << 20;
-/** hist buckets: negative, zero, then [2^k, 2^(k+1)) for k = 0..63. */
-export const HIST_BUCKETS = 66;
+/** hist buckets, as bpftrace 0.17 computes them: negative, zero, [2^k, 2^(k+1)) for k = 0..30, and [2^31, ...). */
+export const HIST_BUCKETS = 34;
 
 export const EVENTS_MAP = 0;
 export const STATE_MAP = 1;
 export const COUNTERS_MAP = 2;
+/** Per-CPU memory for values too large for the stack; its size is set after code generation. */
+export const SCRATCH_MAP = 3;
 
 /** Lays out fields like a C struct; returns offsets and the total (aligned) size. */
 export function structLayout(types: Type[]): { offsets: number[]; size: number } {
@@ -58,6 +60,7 @@ export function planMaps(symbols: CheckResult): { specs: MapSpec[]; user: Map<st
     { name: ".events", kind: "ringbuf", keySize: 0, valueSize: 0, maxEntries: RINGBUF_BYTES },
     { name: ".state", kind: "array", keySize: 4, valueSize: STATE.size, maxEntries: 1 },
     { name: ".counters", kind: "array", keySize: 4, valueSize: COUNTERS.size, maxEntries: 1 },
+    { name: ".scratch", kind: "percpu_array", keySize: 4, valueSize: 8, maxEntries: 1 },
   ];
   const user = new Map<string, UserMap>();
   for (const sym of [...symbols.maps.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {

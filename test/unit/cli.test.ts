@@ -560,13 +560,8 @@ describe("bpfts (dist/runtime/cli.js)", () => {
     expect(coloured.stderr.replace(/\x1b\[[0-9;]*m/g, "")).toBe(plain.stderr);
   });
 
-  test("running probes, -l and --info say they are not available", () => {
-    expect(bpfts(["-e", "BEGIN { exit(); }"])).toEqual({
-      status: 1,
-      stdout: "",
-      stderr: "bpfts: error: running probes is not implemented yet; use --check\n",
-    });
-    // The program is still checked first.
+  test("a program is checked before it runs; -l and --info say they are not available", () => {
+    // Running probes is tested in test/kernel/session.test.ts.
     expect(bpfts(["-e", "BEGIN { @ = nosuch; }"]).stderr).toMatch(/^stdin:1:13: error: /);
     const list = bpfts(["-l", "uprobe:/bin/sh:*"]);
     expect(list.status).toBe(1);

@@ -1,0 +1,420 @@
+// A run of a compiled script: create the maps, load the programs, run BEGIN, attach the probes,
+// print what the programs send, and on exit() / SIGINT / SIGTERM / abort detach everything, run
+// END, print the maps and close every fd. Output is bpftrace 0.17's, byte for byte.
+//
+// Order of a run (as bpftrace 0.17 shows it):
+//   1. checks that need nothing created: privileges, tracefs, every attach target resolved;
+//   2. maps created, `.state` written, programs loaded (a verifier rejection is a compiler bug:
+//      status 2 with the disassembly and the verifier log);
+//   3. the ring buffer consumer opened, BEGIN test-run (its records wait in the ring);
+//   4. "Attaching N probes..." (N counts BEGIN, END and every tracepoint a wildcard matches),
+//      every other probe attached, then __BPFTRACE_NOTIFY_PROBES_ATTACHED (stderr) if asked;
+//   5. records delivered in the order the kernel wrote them, BEGIN's first;
+//   6. stop: on exit() the records after it are dropped (bpftrace ignores them too); every
+//      probe detached; END test-run and its records delivered; "Lost N events" if any; "\n\n"
+//      and every user map by name; a warning on stderr when map updates failed;
+//   7. everything closed, in reverse order, on every path (errors included).
+import { readFileSync } from "node:fs";
+import type { CompiledScript, MapSpec, ProgramSpec } from "../compiler/program.js";
+import { MAP_TYPE } from "../compiler/program.js";
+import { closeQuietly, detachAll, errnoText, TraceError, type Detach } from "./attach/common.js";
+import { needsTracefs, planAttach, type PlannedAttach } from "./attach/index.js";
+import { decodeRecord } from "./decode.js";
+import { formatExitMaps, formatMap, type MapSnapshot } from "./format/text.js";
+import { clearMap, readCounters, readMap, readMapSnapshot, writeState, zeroMap } from "./maps.js";
+import { native, type Native, type NativeError, type RingBuffer } from "./native.js";
+import {
+  attachingLine,
+  lostEventsLine,
+  mapUpdateFailuresLine,
+  NOTIFY_ATTACHED_LINE,
+  printfText,
+  printValueText,
+  timeText,
+} from "./output.js";
+import { ensureTracefs } from "./tracefs.js";
+
+export interface RunOptions {
+  /** Receives everything bpftrace prints to stdout. */
+  stdout: (s: string) => void;
+  /** Receives errors and warnings. */
+  stderr: (s: string) => void;
+  /** Print __BPFTRACE_NOTIFY_PROBES_ATTACHED (to stderr, like bpftrace) once attached. */
+  notifyAttached?: boolean;
+  /** Stops the run like SIGINT does. */
+  signal?: AbortSignal;
+  /** The child command's pid (the `cpid` builtin); 0 when there is none. */
+  cpid?: number;
+  /** Leave out the "Attaching N probes..." banner (bpftrace -q). */
+  quiet?: boolean;
+  /** Handle SIGINT and SIGTERM by stopping the run (default true). */
+  handleSignals?: boolean;
+}
+
+export interface RunResult {
+  /** 0: success; 1: an error the user can act on; 2: an internal error (a bug). */
+  exitCode: number;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_INTERNAL = 2;
+
+/** Runs a compiled script until exit(), SIGINT, SIGTERM or the abort signal; see the top of this file. */
+export async function runScript(script: CompiledScript, options: RunOptions): Promise<RunResult> {
+  return new Session(script, options).run();
+}
+
+// CAP_PERFMON and CAP_BPF (linux/capability.h).
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+
+/** Whether this process may load and attach tracing programs: root, or CAP_BPF + CAP_PERFMON. */
+export function hasTracingPrivileges(): boolean {
+  if (typeof process.getuid === "function" && process.getuid() === 0) return true;
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const m = /^CapEff:\s*([0-9a-fA-F]+)$/m.exec(status);
+    if (m === null) return false;
+    const caps = BigInt(`0x${m[1]}`);
+    return ((caps >> CAP_BPF) & 1n) === 1n && ((caps >> CAP_PERFMON) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/** The name a map gets in the kernel: at most 15 characters of [A-Za-z0-9_.]. */
+export function kernelMapName(spec: MapSpec): string {
+  const base = spec.name.startsWith("@") ? spec.name.slice(1) : spec.name;
+  return base.replace(/[^A-Za-z0-9_.]/g, "_").slice(0, 15);
+}
+
+/** Map, program and ring buffer handles, closed in reverse order of creation. */
+class Resources {
+  private readonly closers: Array<() => void> = [];
+
+  add(close: () => void): void {
+    this.closers.push(close);
+  }
+
+  closeAll(): void {
+    while (this.closers.length > 0) {
+      try {
+        this.closers.pop()!();
+      } catch {
+        // keep closing the rest
+      }
+    }
+  }
+}
+
+type StopReason = "exit" | "signal" | "error";
+
+class Session {
+  /** The addon (loaded on first use, so that a missing build is reported like any failure). */
+  private get n(): Native {
+    return native();
+  }
+  private readonly resources = new Resources();
+  private readonly detaches: Detach[] = [];
+  private mapFds: number[] = [];
+  private readonly mapsByName = new Map<string, { fd: number; spec: MapSpec }>();
+  private ring: RingBuffer | undefined;
+  /** After exit(): records are dropped until END runs (bpftrace does the same). */
+  private dropping = false;
+  private stopReason: StopReason | undefined;
+  private failure: unknown;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly script: CompiledScript,
+    private readonly options: RunOptions,
+  ) {}
+
+  async run(): Promise<RunResult> {
+    const cleanups: Array<() => void> = [];
+    try {
+      return await this.lifecycle(cleanups);
+    } catch (e) {
+      return await this.report(e);
+    } finally {
+      for (const c of cleanups.reverse()) c();
+      detachAll(this.detaches);
+      this.resources.closeAll();
+    }
+  }
+
+  private async report(e: unknown): Promise<RunResult> {
+    if (e instanceof TraceError) {
+      this.options.stderr(`bpfts: error: ${e.message}\n`);
+      return { exitCode: EXIT_ERROR };
+    }
+    if (e instanceof VerifierRejection) {
+      this.options.stderr(await e.report());
+      return { exitCode: EXIT_INTERNAL };
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    this.options.stderr(`bpfts: internal error: ${message}\n`);
+    return { exitCode: EXIT_INTERNAL };
+  }
+
+  private async lifecycle(cleanups: Array<() => void>): Promise<RunResult> {
+    const { script, options } = this;
+    // 1. Checks that create nothing.
+    if (!hasTracingPrivileges()) throw new TraceError("tracing needs root (or CAP_BPF and CAP_PERFMON)");
+    if (script.programs.some((p) => needsTracefs(p.target))) ensureTracefs();
+    const plans = script.programs.map((p) => planAttach(p.target));
+    const probeCount = script.programs.reduce((sum, p, i) => sum + (isBeginEnd(p) ? 1 : plans[i]!.length), 0);
+
+    // 2. Maps, state, programs.
+    this.createMaps();
+    const state = this.internalMap(".state");
+    if (state !== undefined) writeState(state, { startNs: process.hrtime.bigint(), cpid: options.cpid ?? 0 });
+    const progFds = script.programs.map((p) => this.load(p));
+
+    // 3. The ring buffer, then BEGIN.
+    const events = this.internalMap(".events");
+    if (events !== undefined) {
+      const ring = this.n.ringbufOpen(events, (records) => this.onRecords(records));
+      this.ring = ring;
+      this.resources.add(() => ring.close());
+    }
+    const stopped = new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    this.watchStops(cleanups);
+    const begin = script.programs.findIndex((p) => p.target.type === "BEGIN");
+    if (begin >= 0) this.testRun(progFds[begin]!, script.programs[begin]!);
+
+    // 4. Attach.
+    if (!options.quiet) options.stdout(attachingLine(probeCount));
+    script.programs.forEach((p, i) => {
+      for (const plan of plans[i]!) this.attach(plan, progFds[i]!);
+    });
+    if (options.notifyAttached) options.stderr(NOTIFY_ATTACHED_LINE);
+
+    // 5. BEGIN's records, then everything else as it comes.
+    this.poll();
+    if (options.signal?.aborted) this.requestStop("signal");
+    if (this.stopReason === undefined) await stopped;
+    if (this.stopReason === "error") throw this.failure;
+
+    // 6. Stop.
+    detachAll(this.detaches);
+    this.poll(); // records written before the probes were detached (dropped after exit())
+    this.dropping = false;
+    const end = script.programs.findIndex((p) => p.target.type === "END");
+    if (end >= 0) this.testRun(progFds[end]!, script.programs[end]!);
+    this.poll();
+    if (this.failure !== undefined) throw this.failure;
+    const counters = this.internalMap(".counters");
+    const losses = counters === undefined ? undefined : readCounters(counters);
+    if (losses !== undefined && losses.lostEvents > 0n) options.stdout(lostEventsLine(losses.lostEvents));
+    options.stdout(formatExitMaps(this.snapshots()));
+    if (losses !== undefined && losses.mapUpdateFailures > 0n) options.stderr(mapUpdateFailuresLine(losses.mapUpdateFailures));
+    return { exitCode: EXIT_OK };
+  }
+
+  private createMaps(): void {
+    this.mapFds = this.script.maps.map((spec) => {
+      let fd: number;
+      try {
+        fd = this.n.mapCreate({
+          type: MAP_TYPE[spec.kind],
+          keySize: spec.keySize,
+          valueSize: spec.valueSize,
+          maxEntries: spec.maxEntries,
+          name: kernelMapName(spec),
+        });
+      } catch (e) {
+        throw new TraceError(`cannot create map ${spec.name}: ${errnoText(e)}`);
+      }
+      this.resources.add(() => closeQuietly(fd));
+      this.mapsByName.set(spec.name, { fd, spec });
+      return fd;
+    });
+  }
+
+  private internalMap(name: string): number | undefined {
+    return this.mapsByName.get(name)?.fd;
+  }
+
+  private load(p: ProgramSpec): number {
+    const insns = new Uint8Array(p.bytecode);
+    const view = new DataView(insns.buffer);
+    for (const r of p.mapRelocations) {
+      const fd = this.mapFds[r.map];
+      if (fd === undefined) throw new Error(`program for ${p.probeName} refers to map ${r.map}, but the script has ${this.mapFds.length}`);
+      view.setInt32(r.slot * 8 + 4, fd, true);
+    }
+    let fd: number;
+    try {
+      fd = this.n.progLoad({ type: p.progType, insns, license: "GPL", name: p.name }).fd;
+    } catch (e) {
+      const err = e as NativeError;
+      if (err.code === "EPERM") throw new TraceError(`cannot load the program for ${p.probeName}: ${errnoText(e)}`);
+      throw new VerifierRejection(this.script, p, err);
+    }
+    this.resources.add(() => closeQuietly(fd));
+    return fd;
+  }
+
+  /** Runs a BEGIN or END program once (BPF_PROG_TEST_RUN). */
+  private testRun(fd: number, p: ProgramSpec): void {
+    try {
+      this.n.progTestRun(fd);
+    } catch (e) {
+      throw new Error(`running ${p.probeName} failed: ${(e as Error).message}`);
+    }
+  }
+
+  private attach(plan: PlannedAttach, progFd: number): void {
+    this.detaches.push(plan.attach(progFd));
+  }
+
+  /** Stops on SIGINT, SIGTERM and the abort signal; the handlers go away when the run ends. */
+  private watchStops(cleanups: Array<() => void>): void {
+    const onStop = () => this.requestStop("signal");
+    if (this.options.handleSignals !== false) {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        process.on(sig, onStop);
+        cleanups.push(() => process.off(sig, onStop));
+      }
+    }
+    const signal = this.options.signal;
+    if (signal !== undefined) {
+      signal.addEventListener("abort", onStop);
+      cleanups.push(() => signal.removeEventListener("abort", onStop));
+    }
+  }
+
+  private requestStop(reason: StopReason): void {
+    if (this.stopReason !== undefined) return;
+    this.stopReason = reason;
+    this.wake?.();
+  }
+
+  /** Delivers every record waiting in the ring buffer now. */
+  private poll(): void {
+    this.ring?.poll();
+  }
+
+  /** The ring buffer callback: records of one batch, in the kernel's order. Never throws. */
+  private onRecords(records: Uint8Array[]): void {
+    for (const r of records) {
+      if (this.dropping || this.failure !== undefined) return;
+      try {
+        this.handle(r);
+      } catch (e) {
+        this.failure = e;
+        this.requestStop("error");
+        return;
+      }
+    }
+  }
+
+  private handle(bytes: Uint8Array): void {
+    const { script, options } = this;
+    const rec = decodeRecord(script.events, script.probeNames, bytes);
+    const event = rec.event;
+    switch (event.kind) {
+      case "printf":
+        options.stdout(printfText(event, rec.values));
+        return;
+      case "print_value":
+        options.stdout(printValueText(event.value.type, rec.values[0]!));
+        return;
+      case "print_map": {
+        const m = this.userMap(event.map);
+        const user = m.spec.user!;
+        const entries = readMap(m.fd, m.spec, { probeNames: script.probeNames });
+        options.stdout(
+          formatMap(
+            m.spec.name,
+            user.keys.map((k) => k.type),
+            user.value,
+            entries,
+            { top: event.top, div: event.div },
+          ),
+        );
+        return;
+      }
+      case "clear_map": {
+        const m = this.userMap(event.map);
+        clearMap(m.fd, m.spec);
+        return;
+      }
+      case "zero_map": {
+        const m = this.userMap(event.map);
+        zeroMap(m.fd, m.spec);
+        return;
+      }
+      case "time": {
+        const text = timeText(event.format, new Date());
+        if (text === undefined) options.stderr("ERROR: strftime returned 0\n");
+        else options.stdout(text);
+        return;
+      }
+      case "exit":
+        this.dropping = true;
+        this.requestStop("exit");
+        return;
+    }
+  }
+
+  private userMap(name: string): { fd: number; spec: MapSpec } {
+    const m = this.mapsByName.get(name);
+    if (m === undefined || m.spec.user === undefined) throw new Error(`the script has no map ${name}`);
+    return m;
+  }
+
+  /** Every user map, read for the exit report. */
+  private snapshots(): MapSnapshot[] {
+    const out: MapSnapshot[] = [];
+    for (const { fd, spec } of this.mapsByName.values()) {
+      if (spec.user !== undefined) out.push(readMapSnapshot(fd, spec, { probeNames: this.script.probeNames }));
+    }
+    return out;
+  }
+}
+
+function isBeginEnd(p: ProgramSpec): boolean {
+  return p.target.type === "BEGIN" || p.target.type === "END";
+}
+
+/** The kernel refused a generated program: a compiler bug, reported with everything needed. */
+class VerifierRejection extends Error {
+  constructor(
+    private readonly script: CompiledScript,
+    private readonly program: ProgramSpec,
+    private readonly error: NativeError,
+  ) {
+    super(`the kernel rejected the program for ${program.probeName}: ${errnoText(error)}`);
+  }
+
+  /** The message, the program's disassembly and the verifier's log. */
+  async report(): Promise<string> {
+    // Loaded only here: the disassembler is not needed on the normal path.
+    const { disassembleProgram } = await import("../compiler/compile.js");
+    const disassembly = disassembleProgram(this.script, this.program);
+    return (
+      `bpfts: internal error: ${this.message}\n` +
+      `${disassembly}${disassembly.endsWith("\n") ? "" : "\n"}` +
+      logTail(this.error.log ?? "", VERIFIER_LOG_LINES)
+    );
+  }
+}
+
+/** How many lines of a verifier log are printed: the end, where the reason is. */
+export const VERIFIER_LOG_LINES = 200;
+
+/** The last `max` lines of a log (each ending in "\n"), saying how many were left out. */
+export function logTail(log: string, max: number): string {
+  if (log === "") return "";
+  const lines = log.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  const kept = lines.length > max ? lines.slice(-max) : lines;
+  const omitted = lines.length - kept.length;
+  const note = `... (${omitted} earlier ${omitted === 1 ? "line" : "lines"} of the verifier log left out)\n`;
+  return (omitted > 0 ? note : "") + kept.map((l) => `${l}\n`).join("");
+}
