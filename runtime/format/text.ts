@@ -37,7 +37,7 @@
 // per the aggregation's `signed`, which is what we do: a negative max() prints as negative.
 
 import { Buffer } from "node:buffer";
-import type { Type } from "../../compiler/types.js";
+import { alignOf, type Type } from "../../compiler/types.js";
 import { formatHist, formatLhist } from "./hist.js";
 import type { AvgValue, BucketCounts, MapEntry, Symbolizer, UsymValue, UstackValue, Value } from "./values.js";
 
@@ -396,19 +396,6 @@ function pushLE(out: number[], v: bigint, size: number): void {
   }
 }
 
-function typeAlign(t: Type): number {
-  switch (t.kind) {
-    case "int":
-      return t.size;
-    case "string":
-      return 1;
-    case "tuple":
-      return Math.max(1, ...t.elems.map(typeAlign));
-    default:
-      return 8;
-  }
-}
-
 /** Appends the bytes of one key (as bpftrace lays it out: the comparison only needs the order). */
 function pushKeyBytes(out: number[], type: Type, v: Value, inTuple: boolean): void {
   switch (type.kind) {
@@ -428,11 +415,11 @@ function pushKeyBytes(out: number[], type: Type, v: Value, inTuple: boolean): vo
       const elems = v as readonly Value[];
       const start = out.length;
       type.elems.forEach((t, i) => {
-        const align = typeAlign(t);
+        const align = alignOf(t);
         while ((out.length - start) % align !== 0) out.push(0);
         pushKeyBytes(out, t, elems[i]!, true);
       });
-      const align = typeAlign(type);
+      const align = alignOf(type);
       while ((out.length - start) % align !== 0) out.push(0);
       return;
     }
