@@ -112,6 +112,8 @@ export const ShiftOp = createToken({ name: "ShiftOp", pattern: Lexer.NA });
 export const AdditiveOp = createToken({ name: "AdditiveOp", pattern: Lexer.NA });
 export const MultiplicativeOp = createToken({ name: "MultiplicativeOp", pattern: Lexer.NA });
 export const IncDecOp = createToken({ name: "IncDecOp", pattern: Lexer.NA });
+/** Every binary operator: the parser reads operator chains flat and applies precedence itself. */
+export const BinaryOp = createToken({ name: "BinaryOp", pattern: Lexer.NA, label: "operator" });
 
 export const LCurly = punct("LCurly", "{");
 export const RCurly = punct("RCurly", "}");
@@ -139,25 +141,25 @@ const ops: Array<[string, string, TokenType[]?]> = [
   ["CaretAssign", "^=", [AssignOp]],
   ["Increment", "++", [IncDecOp]],
   ["Decrement", "--", [IncDecOp]],
-  ["AndAnd", "&&"],
-  ["OrOr", "||"],
-  ["EqEq", "==", [EqualityOp]],
-  ["NotEq", "!=", [EqualityOp]],
-  ["Le", "<=", [RelationalOp]],
-  ["Ge", ">=", [RelationalOp]],
-  ["Shl", "<<", [ShiftOp]],
-  ["Shr", ">>", [ShiftOp]],
-  ["Lt", "<", [RelationalOp]],
-  ["Gt", ">", [RelationalOp]],
+  ["AndAnd", "&&", [BinaryOp]],
+  ["OrOr", "||", [BinaryOp]],
+  ["EqEq", "==", [EqualityOp, BinaryOp]],
+  ["NotEq", "!=", [EqualityOp, BinaryOp]],
+  ["Le", "<=", [RelationalOp, BinaryOp]],
+  ["Ge", ">=", [RelationalOp, BinaryOp]],
+  ["Shl", "<<", [ShiftOp, BinaryOp]],
+  ["Shr", ">>", [ShiftOp, BinaryOp]],
+  ["Lt", "<", [RelationalOp, BinaryOp]],
+  ["Gt", ">", [RelationalOp, BinaryOp]],
   ["Assign", "=", [AssignOp]],
-  ["Plus", "+", [AdditiveOp]],
-  ["Minus", "-", [AdditiveOp]],
-  ["Star", "*", [MultiplicativeOp]],
-  ["Slash", "/", [MultiplicativeOp]],
-  ["Percent", "%", [MultiplicativeOp]],
-  ["Amp", "&"],
-  ["Pipe", "|"],
-  ["Caret", "^"],
+  ["Plus", "+", [AdditiveOp, BinaryOp]],
+  ["Minus", "-", [AdditiveOp, BinaryOp]],
+  ["Star", "*", [MultiplicativeOp, BinaryOp]],
+  ["Slash", "/", [MultiplicativeOp, BinaryOp]],
+  ["Percent", "%", [MultiplicativeOp, BinaryOp]],
+  ["Amp", "&", [BinaryOp]],
+  ["Pipe", "|", [BinaryOp]],
+  ["Caret", "^", [BinaryOp]],
   ["Bang", "!"],
   ["Tilde", "~"],
 ];
@@ -208,6 +210,7 @@ export const allTokens: TokenType[] = [
   AdditiveOp,
   MultiplicativeOp,
   IncDecOp,
+  BinaryOp,
 ];
 
 let lexer: InstanceType<typeof Lexer> | undefined;

@@ -10,19 +10,43 @@ import { Source, type Span } from "./source.js";
 const tokSpan = (t: IToken): Span => ({ start: t.startOffset, end: t.startOffset + Math.max(1, t.image.length) });
 const between = (a: { span: Span }, b: { span: Span }): Span => ({ start: a.span.start, end: b.span.end });
 
-/** One rule per precedence level, loosest first; each level's operators are one token (category). */
-const BINARY_LEVELS: Array<{ name: string; op: TokenType }> = [
-  { name: "logicalOr", op: L.Op.OrOr! },
-  { name: "logicalAnd", op: L.Op.AndAnd! },
-  { name: "bitOr", op: L.Op.Pipe! },
-  { name: "bitXor", op: L.Op.Caret! },
-  { name: "bitAnd", op: L.Op.Amp! },
-  { name: "equality", op: L.EqualityOp },
-  { name: "relational", op: L.RelationalOp },
-  { name: "shift", op: L.ShiftOp },
-  { name: "additive", op: L.AdditiveOp },
-  { name: "multiplicative", op: L.MultiplicativeOp },
-];
+/** C's binary operator precedence: higher binds tighter; all are left-associative. */
+const PRECEDENCE: Record<string, number> = {
+  "||": 1,
+  "&&": 2,
+  "|": 3,
+  "^": 4,
+  "&": 5,
+  "==": 6,
+  "!=": 6,
+  "<": 7,
+  ">": 7,
+  "<=": 7,
+  ">=": 7,
+  "<<": 8,
+  ">>": 8,
+  "+": 9,
+  "-": 9,
+  "*": 10,
+  "/": 10,
+  "%": 10,
+};
+
+/** Builds the tree of `e0 op0 e1 op1 e2 ...` by precedence climbing (depth bounded by the levels). */
+function climb(operands: A.Expr[], ops: string[]): A.Expr {
+  let pos = 0;
+  const level = (op: string) => PRECEDENCE[op]!;
+  const up = (lhs: A.Expr, min: number): A.Expr => {
+    while (pos < ops.length && level(ops[pos]!) >= min) {
+      const op = ops[pos++]!;
+      let rhs = operands[pos]!;
+      while (pos < ops.length && level(ops[pos]!) > level(op)) rhs = up(rhs, level(op) + 1);
+      lhs = { kind: "Binary", op: op as A.BinaryOperator, left: lhs, right: rhs, span: between(lhs, rhs) };
+    }
+    return lhs;
+  };
+  return up(operands[0]!, 1);
+}
 
 export const CAST_TYPE_NAMES = new Set(["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]);
 
@@ -59,7 +83,7 @@ class Parser extends EmbeddedActionsParser {
   diags!: Diagnostics;
 
   constructor() {
-    super(L.allTokens, { errorMessageProvider: errorMessages, maxLookahead: 2, skipValidations: true });
+    super(L.allTokens, { errorMessageProvider: errorMessages, maxLookahead: 2, skipValidations: true, traceInitPerf: process.env["BPFTS_TRACE_INIT"] !== undefined });
     this.performSelfAnalysis();
   }
 
@@ -203,7 +227,7 @@ class Parser extends EmbeddedActionsParser {
   expression: Rule<A.Expr> = this.RULE("expression", (): A.Expr => this.SUBRULE(this.ternary));
 
   ternary: Rule<A.Expr> = this.RULE("ternary", (): A.Expr => {
-    let e = this.SUBRULE(this.logicalOr);
+    let e = this.SUBRULE(this.binary);
     this.OPTION(() => {
       this.CONSUME(L.Question);
       const then = this.SUBRULE(this.expression);
@@ -216,27 +240,19 @@ class Parser extends EmbeddedActionsParser {
     return e;
   });
 
-  // One rule per precedence level, from the table above; the last one's operands are unary.
-  logicalOr!: Rule<A.Expr>;
-  private levels = BINARY_LEVELS.map((level, i) => {
-    const rule = this.RULE(level.name, (): A.Expr => {
-      const next = () => (i + 1 < BINARY_LEVELS.length ? (this as any)[BINARY_LEVELS[i + 1]!.name] : this.unary);
-      let left: A.Expr = this.SUBRULE(next());
-      this.MANY({
-        // In a predicate `/ ... /`, the closing slash is followed by the probe's '{'.
-        GATE: () => !(tokenMatcher(this.LA(1), L.Op.Slash!) && tokenMatcher(this.LA(2), L.LCurly)),
-        DEF: () => {
-          const op = this.CONSUME(level.op);
-          const right: A.Expr = this.SUBRULE2(next());
-          this.ACTION(() => {
-            left = { kind: "Binary", op: op.image as A.BinaryOperator, left, right, span: between(left, right) };
-          });
-        },
-      });
-      return left;
+  /** A chain of unary expressions and binary operators, precedence applied by climb(). */
+  binary: Rule<A.Expr> = this.RULE("binary", (): A.Expr => {
+    const operands: A.Expr[] = [this.SUBRULE(this.unary)];
+    const ops: string[] = [];
+    this.MANY({
+      // In a predicate `/ ... /`, the closing slash is followed by the probe's '{'.
+      GATE: () => !(tokenMatcher(this.LA(1), L.Op.Slash!) && tokenMatcher(this.LA(2), L.LCurly)),
+      DEF: () => {
+        ops.push(this.CONSUME(L.BinaryOp).image);
+        operands.push(this.SUBRULE2(this.unary));
+      },
     });
-    (this as any)[level.name] = rule;
-    return rule;
+    return this.ACTION(() => climb(operands, ops));
   });
 
   unary: Rule<A.Expr> = this.RULE("unary", (): A.Expr => {
