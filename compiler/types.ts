@@ -8,7 +8,7 @@ export type Type =
   | { kind: "int"; size: IntSize; signed: boolean }
   | { kind: "string"; size: number }
   | { kind: "tuple"; elems: Type[] }
-  /** A user-space address printed as a symbol (usym(), func). */
+  /** A user-space address printed as a symbol (usym(), func): {addr: u64, pid: u64}. */
   | { kind: "usym" }
   /** A user-space stack, printed as symbols, up to `limit` frames. */
   | { kind: "ustack"; limit: number }
@@ -141,6 +141,8 @@ export function sizeOf(t: Type): number {
       return Math.ceil(off / align) * align;
     }
     case "usym":
+      // The address and the pid of the process it belongs to (for symbolization).
+      return 16;
     case "probe":
       return 8;
     case "ustack":

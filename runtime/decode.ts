@@ -6,7 +6,8 @@
 // - strings are fixed-size buffers, cut at the first NUL (a full buffer without NUL is kept whole);
 //   they decode to raw bytes (Uint8Array) so that bytes that are not UTF-8 survive;
 // - tuples are laid out like C structs (structLayout); ints inside keep their declared size;
-// - usym and probe are u64s: an address, a probe id (resolved through the probe name table);
+// - usym is {addr: u64, pid: u64} (the pid of the process the address belongs to);
+// - probe is a u64 probe id (resolved through the probe name table);
 // - a ring buffer record is a u64 event id followed by the event's fields;
 // - per-CPU map values hold one roundUp(valueSize, 8)-byte slot per possible CPU, combined here.
 import { structLayout } from "../compiler/codegen/maps.js";
@@ -86,8 +87,10 @@ export function decodeValue(type: Type, bytes: Uint8Array, offset = 0, probeName
       const { offsets } = structLayout(type.elems);
       return type.elems.map((t, i) => decodeValue(t, bytes, offset + offsets[i]!, probeNames));
     }
-    case "usym":
-      return { addr: decodeInt(bytes, offset, 8, false) };
+    case "usym": {
+      const pid = decodeInt(bytes, offset + 8, 8, false);
+      return pid === 0n ? { addr: decodeInt(bytes, offset, 8, false) } : { addr: decodeInt(bytes, offset, 8, false), pid: Number(pid) };
+    }
     case "probe":
       return probeName(decodeInt(bytes, offset, 8, false), probeNames);
     case "ustack":

@@ -234,7 +234,7 @@ export class ProbeGen {
     // Variables: aggregates get a stack object for the whole probe; integers a register.
     // Both start at zero, so a read on a path that skipped the assignment is defined.
     for (const [name, sym] of this.variables) {
-      if (sym.type.kind === "int" || sym.type.kind === "usym" || sym.type.kind === "probe") {
+      if (sym.type.kind === "int" || sym.type.kind === "probe") {
         const v = this.mov(0n);
         this.vars.set(name, { type: sym.type, v });
       } else if (sym.type.kind !== "error" && sym.type.kind !== "void" && sym.type.kind !== "agg") {
@@ -799,7 +799,7 @@ export class ProbeGen {
       case "retval":
         return { k: "reg", v: this.ctxLoad(PT_REGS_AX), type: t };
       case "func":
-        return { k: "reg", v: this.ctxLoad(PT_REGS_IP), type: t };
+        return this.usymValue(this.ctxLoad(PT_REGS_IP), e.span);
     }
     const arg = /^arg(\d+)$/.exec(e.name);
     if (arg) {
@@ -848,6 +848,16 @@ export class ProbeGen {
     }
     this.normalize(r, int(a.size, a.signed));
     return r;
+  }
+
+  /** A usym value: the address and the current process's pid, for user space to symbolize. */
+  private usymValue(addr: VReg, span: Span): MemVal {
+    const m = this.alloc(16, span);
+    this.emit({ op: "stx", size: "DW", base: m.base, off: m.off, src: addr });
+    const pid = this.call(Helper.get_current_pid_tgid, [])!;
+    this.emit({ op: "alu", alu: "rsh", width: 64, dst: pid, src: { imm: 32n } });
+    this.emit({ op: "stx", size: "DW", base: m.base, off: m.off + 8, src: pid });
+    return { k: "mem", ...m, type: { kind: "usym" } };
   }
 
   private ctxLoad(off: number): VReg {
@@ -1135,7 +1145,7 @@ export class ProbeGen {
       case "strncmp":
         return { k: "reg", v: this.strncmp(e), type: t };
       case "usym":
-        return this.intExpr(e.args[0]!);
+        return this.usymValue(this.reg(this.intExpr(e.args[0]!)), e.span);
       default:
         throw new CodegenError(e.nameSpan, `${e.name}() is not implemented yet`);
     }

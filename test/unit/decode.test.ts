@@ -135,9 +135,10 @@ describe("decodeValue: tuples, usym, probe", () => {
     expect(decodeValue(t, b.bytes)).toEqual([bytes("xy"), [0xfffen, -1n], -9n]);
   });
 
-  test("usym is an address", () => {
-    const b = new Buf(8).int(0, 8, 0xffff_8000_0040_11d6n);
-    expect(decodeValue({ kind: "usym" }, b.bytes, 0)).toEqual({ addr: 0xffff_8000_0040_11d6n });
+  test("usym is an address and the pid it belongs to", () => {
+    const b = new Buf(16).int(0, 8, 0xffff_8000_0040_11d6n).int(8, 8, 4321n);
+    expect(decodeValue({ kind: "usym" }, b.bytes, 0)).toEqual({ addr: 0xffff_8000_0040_11d6n, pid: 4321 });
+    expect(decodeValue({ kind: "usym" }, new Buf(16).int(0, 8, 5n).bytes, 0)).toEqual({ addr: 5n });
   });
 
   test("probe is resolved through the probe name table", () => {
