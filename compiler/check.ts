@@ -165,7 +165,7 @@ class Checker {
       this.formatCache.set(key, found);
     }
     if ("missing" in found) {
-      this.diags.error(ap.span, `tracepoint '${category}:${name}' does not exist`);
+      this.diags.error(ap.span, `tracepoint not found: ${category}:${name}`);
       return "error";
     }
     if ("unreadable" in found) return found.unreadable;
@@ -193,7 +193,9 @@ class Checker {
         return;
       case "UnrollStmt": {
         const n = this.constant(s.count, "unroll's count");
-        if (n !== undefined && (n < 1n || n > BigInt(MAX_UNROLL))) this.error(s.count.span, `unroll count must be between 1 and ${MAX_UNROLL}`);
+        // bpftrace's wording, which scripts and tests match on.
+        if (n !== undefined && n < 1n) this.error(s.count.span, "unroll minimum value is 1");
+        if (n !== undefined && n > BigInt(MAX_UNROLL)) this.error(s.count.span, `unroll maximum value is ${MAX_UNROLL}`);
         this.block(s.body);
         return;
       }

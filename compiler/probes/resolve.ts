@@ -108,7 +108,7 @@ function resolveUprobe(ap: AttachPoint, t: Extract<ProbeTarget, { type: "uprobe"
     seen.add(sym.name);
     const extra = Number(t.offset ?? 0n);
     if (extra > 0 && sym.size > 0 && extra >= sym.size) {
-      diags.error(fnField.span, `offset ${extra} is beyond the end of ${sym.name} (${sym.size} bytes)`);
+      diags.error(fnField.span, `Offset outside the function bounds ('${sym.name}' size is ${sym.size})`);
       continue;
     }
     const offset = elf.vaddrToOffset(sym.address + extra);

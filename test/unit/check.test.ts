@@ -1138,9 +1138,9 @@ describe("strings", () => {
 describe("control flow", () => {
   test("unroll count bounds 1..100", () => {
     ok("BEGIN { unroll (1) { } unroll (100) { } unroll (5 * 20) { } }");
-    expect(errors("BEGIN { unroll (0) { } }")).toEqual(["unroll count must be between 1 and 100"]);
-    expect(errors("BEGIN { unroll (101) { } }")).toEqual(["unroll count must be between 1 and 100"]);
-    expect(errors("BEGIN { unroll (-1) { } }")).toEqual(["unroll count must be between 1 and 100"]);
+    expect(errors("BEGIN { unroll (0) { } }")).toEqual(["unroll minimum value is 1"]);
+    expect(errors("BEGIN { unroll (101) { } }")).toEqual(["unroll maximum value is 100"]);
+    expect(errors("BEGIN { unroll (-1) { } }")).toEqual(["unroll minimum value is 1"]);
   });
 
   test("unroll's count must be a constant", () => {
@@ -1151,7 +1151,7 @@ describe("control flow", () => {
 
   test("unroll with a positional parameter", () => {
     ok("BEGIN { unroll ($1) { } }", { params: ["7"] });
-    expect(errors("BEGIN { unroll ($1) { } }", { params: ["500"] })).toEqual(["unroll count must be between 1 and 100"]);
+    expect(errors("BEGIN { unroll ($1) { } }", { params: ["500"] })).toEqual(["unroll maximum value is 100"]);
   });
 
   test("break and continue inside while", () => {
@@ -1364,7 +1364,7 @@ describe("tracepoint fields", () => {
 
   test("a tracepoint that does not exist", () => {
     const e = oneError("tracepoint:syscalls:sys_enter_nope { exit() }");
-    expect(e.message).toBe("tracepoint 'syscalls:sys_enter_nope' does not exist");
+    expect(e.message).toBe("tracepoint not found: syscalls:sys_enter_nope");
     expect(e.at).toBe("tracepoint:syscalls:sys_enter_nope");
   });
 
