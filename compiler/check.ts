@@ -90,6 +90,11 @@ class Checker {
 
   run(): CheckResult {
     const scopes = this.program.probes.map((p, i) => this.resolveProbe(p, i));
+    // As bpftrace: one BEGIN and one END per program.
+    for (const special of ["BEGIN", "END"] as const) {
+      const uses = this.program.probes.flatMap((p) => p.attachPoints.filter((ap) => ap.target?.type === special));
+      for (const ap of uses.slice(1)) this.diags.error(ap.span, `More than one ${special} probe defined`);
+    }
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       this.changed = false;
       this.walkAll(scopes);

@@ -274,7 +274,10 @@ static void CheckFdKind(Napi::Env env, int fd, const char* want, const char* wha
     return;
   }
   target[n] = '\0';
-  if (strcmp(target, want) != 0)
+  // Links are named after their kind: "anon_inode:bpf_link", "anon_inode:bpf-link", ...
+  bool link = strcmp(want, "anon_inode:bpf_link") == 0;
+  bool ok = link ? strncmp(target, "anon_inode:bpf", 14) == 0 && strstr(target, "link") != nullptr : strcmp(target, want) == 0;
+  if (!ok)
     ThrowType(env, "fd " + std::to_string(fd) + " is not a BPF " + what + " (" + target + ")");
 }
 

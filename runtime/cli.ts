@@ -101,9 +101,6 @@ async function emit(script: CompiledScript, kind: "asm" | "json"): Promise<strin
 
 /** Attaches the compiled script and prints its output: the kernel backend. */
 async function runProbes(opts: CliOptions, script: CompiledScript): Promise<number> {
-  if (opts.command !== undefined) throw new CliError("-c is not supported yet");
-  if (opts.pid !== undefined) throw new CliError("-p is not supported yet");
-  if (opts.format !== "text") throw new CliError(`-f ${opts.format} is not supported yet`);
   let write = out;
   let outFd: number | undefined;
   if (opts.outputFile !== undefined) {
@@ -116,24 +113,35 @@ async function runProbes(opts: CliOptions, script: CompiledScript): Promise<numb
     const fd = outFd;
     write = (text: string) => void writeSync(fd, text);
   }
+  // -p PID / -c CMD: the traced process (a command is started here, held until attached).
+  const traced = await (await import("./child.js")).tracedTarget(opts.pid, opts.command).catch((e: Error) => Promise.reject(new CliError(e.message)));
   const { runScript } = await import("./session.js");
   try {
     const { exitCode } = await runScript(script, {
       stdout: write,
       stderr: err,
+      sink: await outputSink(opts, write),
       quiet: opts.quiet,
       notifyAttached: process.env["__BPFTRACE_NOTIFY_PROBES_ATTACHED"] !== undefined,
+      ...traced.options,
     });
     return exitCode;
   } finally {
+    await traced.close();
     if (outFd !== undefined) (await import("node:fs")).closeSync(outFd);
   }
 }
 
+/** -f json: bpftrace's JSON records; --percentiles: percentiles of every histogram at exit. */
+async function outputSink(opts: CliOptions, write: (text: string) => void) {
+  const options = { percentiles: opts.percentiles };
+  if (opts.format === "json") return (await import("./format/json.js")).jsonSink(write, err, options);
+  return (await import("./output.js")).textSink(write, err, options);
+}
+
 /** -l [PATTERN]: lists the probes matching PATTERN, or those of the -e program. */
-async function listProbes(_opts: CliOptions): Promise<number> {
-  fail("listing probes (-l) is not implemented yet");
-  return EXIT_FAILURE;
+async function listProbes(opts: CliOptions): Promise<number> {
+  return (await import("./list.js")).runList(opts, { stdout: out, stderr: err });
 }
 
 /** The program's text, from -e, a file (its path as given) or stdin (`-`). */

@@ -192,10 +192,7 @@ export function readMap(fd: number, spec: MapSpec, options: ReadMapOptions = {})
   const probeNames = options.probeNames ?? [];
   let raw = readRawEntries(fd, spec, options.method, options.batchSize);
   const layout = user.layout;
-  if (isArray(spec) && user.keys.length === 0) {
-    raw = raw.filter((e) => e.value.some((b) => b !== 0));
-    if (raw.length === 0) return [];
-  }
+  // A keyless count() is an array whose one element always exists: bpftrace prints it even at 0.
 
   if (layout.kind === "buckets") {
     const buckets = bucketCount(spec);

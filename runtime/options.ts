@@ -72,6 +72,8 @@ export interface CliOptions {
   color: ColorMode;
   /** --emit=KIND (stored for a later stage). */
   emit: EmitKind | undefined;
+  /** --percentiles: at exit, p50/p90/p99/p99.9 of every hist() and lhist() entry. */
+  percentiles: boolean;
 }
 
 export type ParseResult =
@@ -134,6 +136,7 @@ const LONG: Record<string, OptionSpec> = {
   dump: { id: "dump", arg: "required" },
   color: { id: "color", arg: "optional" },
   emit: { id: "emit", arg: "required" },
+  percentiles: { id: "percentiles", arg: "none" },
 };
 
 const LONG_NAMES = Object.keys(LONG);
@@ -168,6 +171,7 @@ function defaults(): CliOptions {
     dump: undefined,
     color: "auto",
     emit: undefined,
+    percentiles: false,
   };
 }
 
@@ -261,6 +265,9 @@ function apply(scan: Scan, id: string, value: string | undefined, spelled: strin
     case "emit":
       if (v !== "asm" && v !== "json") throw new UsageError(`invalid argument '${v}' for '${spelled}' (valid: 'asm', 'json')`);
       o.emit = v;
+      return;
+    case "percentiles":
+      o.percentiles = true;
       return;
     default:
       throw new Error(`option table names an unhandled option '${id}'`);
@@ -424,6 +431,8 @@ BPFTS OPTIONS:
     --color[=WHEN] colour diagnostics: 'auto' (the default: when stderr is a terminal
                    and NO_COLOR is unset), 'always' (also --color alone), 'never'
     --emit=KIND    with a later stage: print the generated code ('asm', 'json')
+    --percentiles  at exit, also print p50, p90, p99 and p99.9 of every histogram
+                   (estimated from the bucket bounds; text and -f json)
 
 TROUBLESHOOTING OPTIONS:
     -d             debug info (with -d, an internal error also prints its stack)

@@ -5,7 +5,61 @@ import type { EventSpec, RecordField } from "../compiler/program.js";
 import type { Type } from "../compiler/types.js";
 import { formatPrintf, type PrintfValue } from "./format/printf.js";
 import { formatValue, type ValueFormatOptions } from "./format/text.js";
+import { formatExitMaps, formatMap, type MapSnapshot } from "./format/text.js";
+import { percentilesText } from "./format/percentiles.js";
 import type { UsymValue, Value } from "./format/values.js";
+
+/**
+ * Where a running script's output goes. The session calls these in the order things happen;
+ * implementations: textSink (bpftrace's text), jsonSink (format/json.ts: bpftrace's -f json) and
+ * the library's event stream (trace.ts).
+ */
+export interface OutputSink {
+  /** Every probe is about to be attached (not called with -q). */
+  attached(probes: number): void;
+  /** A printf record, formatted. */
+  printf(text: string): void;
+  /** print(value). */
+  value(type: Type, value: Value): void;
+  /** print(@map, top, div): the whole map as read now (top and div not applied). */
+  map(map: MapSnapshot, options: { top: number; div: number }): void;
+  /** time(), formatted (a time() that cannot be formatted goes to stderr instead). */
+  time(text: string): void;
+  /** Records the kernel could not hand over (reported once, at exit, when there are any). */
+  lostEvents(count: bigint): void;
+  /** Map updates the kernel refused (reported once, at exit, when there are any). */
+  mapUpdateFailures(count: bigint): void;
+  /** The run ended normally: every user map, for the exit report. */
+  exit(maps: MapSnapshot[]): void;
+}
+
+export interface SinkOptions extends ValueFormatOptions {
+  /** At exit, after the maps: p50, p90, p99 and p99.9 of every hist() and lhist() entry. */
+  percentiles?: boolean;
+}
+
+/** bpftrace 0.17's text output, byte for byte (plus --percentiles). */
+export function textSink(stdout: (s: string) => void, stderr: (s: string) => void, options: SinkOptions = {}): OutputSink {
+  const format: ValueFormatOptions = options.symbolize ? { symbolize: options.symbolize } : {};
+  return {
+    attached: (probes) => stdout(attachingLine(probes)),
+    printf: (text) => stdout(text),
+    value: (type, value) => stdout(printValueText(type, value, format)),
+    map: (m, o) => stdout(formatMap(m.name, m.keyTypes, m.valueType, m.entries, { ...o, ...format })),
+    time: (text) => stdout(text),
+    lostEvents: (count) => stdout(lostEventsLine(count)),
+    mapUpdateFailures: (count) => stderr(mapUpdateFailuresLine(count)),
+    exit: (maps) => {
+      const text = formatExitMaps(maps, format);
+      stdout(text);
+      if (options.percentiles) {
+        const report = percentilesText(maps, format);
+        // After a blank line, which a hist or stats map already ends with.
+        if (report !== "") stdout((text.endsWith("\n\n") ? "" : "\n") + report);
+      }
+    },
+  };
+}
 
 /** bpftrace's banner, printed once every probe is about to be attached. */
 export function attachingLine(probes: number): string {

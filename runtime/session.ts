@@ -18,20 +18,13 @@ import { readFileSync } from "node:fs";
 import type { CompiledScript, MapSpec, ProgramSpec } from "../compiler/program.js";
 import { MAP_TYPE } from "../compiler/program.js";
 import { closeQuietly, detachAll, errnoText, TraceError, type Detach } from "./attach/common.js";
-import { needsTracefs, planAttach, type PlannedAttach } from "./attach/index.js";
+import { needsTracefs, planScript, type PlannedAttach } from "./attach/index.js";
+import { watchPid, type HeldChild } from "./child.js";
 import { decodeRecord } from "./decode.js";
-import { formatExitMaps, formatMap, type MapSnapshot } from "./format/text.js";
-import { clearMap, readCounters, readMap, readMapSnapshot, writeState, zeroMap } from "./maps.js";
+import type { MapSnapshot } from "./format/text.js";
+import { clearMap, readCounters, readMapSnapshot, writeState, zeroMap } from "./maps.js";
 import { native, type Native, type NativeError, type RingBuffer } from "./native.js";
-import {
-  attachingLine,
-  lostEventsLine,
-  mapUpdateFailuresLine,
-  NOTIFY_ATTACHED_LINE,
-  printfText,
-  printValueText,
-  timeText,
-} from "./output.js";
+import { NOTIFY_ATTACHED_LINE, printfText, textSink, timeText, type OutputSink } from "./output.js";
 import { ensureTracefs } from "./tracefs.js";
 
 export interface RunOptions {
@@ -45,10 +38,21 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The child command's pid (the `cpid` builtin); 0 when there is none. */
   cpid?: number;
+  /** -p PID: user-space probes fire only in this process; the run ends when it exits. */
+  pid?: number;
+  /**
+   * -c CMD: the command, started held (runtime/child.ts). Implies `pid` and `cpid`; released
+   * once every probe is attached; the run ends when it exits. Ending it is the caller's job.
+   */
+  child?: HeldChild;
   /** Leave out the "Attaching N probes..." banner (bpftrace -q). */
   quiet?: boolean;
   /** Handle SIGINT and SIGTERM by stopping the run (default true). */
   handleSignals?: boolean;
+  /** Where the output goes (default: bpftrace's text, to `stdout` and `stderr`). */
+  sink?: OutputSink;
+  /** Called with a reader of every user map once they exist, and with undefined before they are closed. */
+  exposeMaps?: (read: (() => MapSnapshot[]) | undefined) => void;
 }
 
 export interface RunResult {
@@ -108,7 +112,7 @@ class Resources {
   }
 }
 
-type StopReason = "exit" | "signal" | "error";
+type StopReason = "exit" | "signal" | "error" | "traced-exit";
 
 class Session {
   /** The addon (loaded on first use, so that a missing build is reported like any failure). */
@@ -125,6 +129,10 @@ class Session {
   private stopReason: StopReason | undefined;
   private failure: unknown;
   private wake: (() => void) | undefined;
+  private sinkCache: OutputSink | undefined;
+  private get sink(): OutputSink {
+    return (this.sinkCache ??= this.options.sink ?? textSink(this.options.stdout, this.options.stderr));
+  }
 
   constructor(
     private readonly script: CompiledScript,
@@ -140,6 +148,7 @@ class Session {
     } finally {
       for (const c of cleanups.reverse()) c();
       detachAll(this.detaches);
+      this.options.exposeMaps?.(undefined);
       this.resources.closeAll();
     }
   }
@@ -163,14 +172,16 @@ class Session {
     // 1. Checks that create nothing.
     if (!hasTracingPrivileges()) throw new TraceError("tracing needs root (or CAP_BPF and CAP_PERFMON)");
     if (script.programs.some((p) => needsTracefs(p.target))) ensureTracefs();
-    const plans = script.programs.map((p) => planAttach(p.target));
-    const probeCount = script.programs.reduce((sum, p, i) => sum + (isBeginEnd(p) ? 1 : plans[i]!.length), 0);
+    const tracedPid = options.pid ?? options.child?.pid;
+    const { loads, attaches: plans, probeCount } = planScript(script, tracedPid !== undefined ? { pid: tracedPid } : {});
 
     // 2. Maps, state, programs.
     this.createMaps();
+    options.exposeMaps?.(() => this.snapshots());
     const state = this.internalMap(".state");
-    if (state !== undefined) writeState(state, { startNs: process.hrtime.bigint(), cpid: options.cpid ?? 0 });
-    const progFds = script.programs.map((p) => this.load(p));
+    if (state !== undefined) writeState(state, { startNs: process.hrtime.bigint(), cpid: options.cpid ?? options.child?.pid ?? 0 });
+    // Programs of a multi-uprobe group other than the first are not loaded (fd -1, no attachments).
+    const progFds = script.programs.map((p, i) => (loads[i] === undefined ? -1 : this.load(p, loads[i].expectedAttachType)));
 
     // 3. The ring buffer, then BEGIN.
     const events = this.internalMap(".events");
@@ -187,10 +198,11 @@ class Session {
     if (begin >= 0) this.testRun(progFds[begin]!, script.programs[begin]!);
 
     // 4. Attach.
-    if (!options.quiet) options.stdout(attachingLine(probeCount));
+    if (!options.quiet) this.sink.attached(probeCount);
     script.programs.forEach((p, i) => {
       for (const plan of plans[i]!) this.attach(plan, progFds[i]!);
     });
+    this.watchTraced(cleanups);
     if (options.notifyAttached) options.stderr(NOTIFY_ATTACHED_LINE);
 
     // 5. BEGIN's records, then everything else as it comes.
@@ -209,9 +221,9 @@ class Session {
     if (this.failure !== undefined) throw this.failure;
     const counters = this.internalMap(".counters");
     const losses = counters === undefined ? undefined : readCounters(counters);
-    if (losses !== undefined && losses.lostEvents > 0n) options.stdout(lostEventsLine(losses.lostEvents));
-    options.stdout(formatExitMaps(this.snapshots()));
-    if (losses !== undefined && losses.mapUpdateFailures > 0n) options.stderr(mapUpdateFailuresLine(losses.mapUpdateFailures));
+    if (losses !== undefined && losses.lostEvents > 0n) this.sink.lostEvents(losses.lostEvents);
+    this.sink.exit(this.snapshots());
+    if (losses !== undefined && losses.mapUpdateFailures > 0n) this.sink.mapUpdateFailures(losses.mapUpdateFailures);
     return { exitCode: EXIT_OK };
   }
 
@@ -239,7 +251,7 @@ class Session {
     return this.mapsByName.get(name)?.fd;
   }
 
-  private load(p: ProgramSpec): number {
+  private load(p: ProgramSpec, expectedAttachType?: number): number {
     const insns = new Uint8Array(p.bytecode);
     const view = new DataView(insns.buffer);
     for (const r of p.mapRelocations) {
@@ -249,7 +261,7 @@ class Session {
     }
     let fd: number;
     try {
-      fd = this.n.progLoad({ type: p.progType, insns, license: "GPL", name: p.name }).fd;
+      fd = this.n.progLoad({ type: p.progType, insns, license: "GPL", name: p.name, ...(expectedAttachType !== undefined ? { expectedAttachType } : {}) }).fd;
     } catch (e) {
       const err = e as NativeError;
       if (err.code === "EPERM") throw new TraceError(`cannot load the program for ${p.probeName}: ${errnoText(e)}`);
@@ -269,7 +281,7 @@ class Session {
   }
 
   private attach(plan: PlannedAttach, progFd: number): void {
-    this.detaches.push(plan.attach(progFd));
+    this.detaches.push(plan.attach(progFd, (m) => this.options.stderr(m)));
   }
 
   /** Stops on SIGINT, SIGTERM and the abort signal; the handlers go away when the run ends. */
@@ -285,6 +297,21 @@ class Session {
     if (signal !== undefined) {
       signal.addEventListener("abort", onStop);
       cleanups.push(() => signal.removeEventListener("abort", onStop));
+    }
+  }
+
+  /** -c: releases the child; -c and -p: stops the run when the traced process exits. */
+  private watchTraced(cleanups: Array<() => void>): void {
+    const { child, pid } = this.options;
+    if (child !== undefined) {
+      let watching = true;
+      cleanups.push(() => (watching = false));
+      void child.exited.then(() => {
+        if (watching) this.requestStop("traced-exit");
+      });
+      child.release();
+    } else if (pid !== undefined) {
+      cleanups.push(watchPid(pid, () => this.requestStop("traced-exit")));
     }
   }
 
@@ -319,24 +346,14 @@ class Session {
     const event = rec.event;
     switch (event.kind) {
       case "printf":
-        options.stdout(printfText(event, rec.values));
+        this.sink.printf(printfText(event, rec.values));
         return;
       case "print_value":
-        options.stdout(printValueText(event.value.type, rec.values[0]!));
+        this.sink.value(event.value.type, rec.values[0]!);
         return;
       case "print_map": {
         const m = this.userMap(event.map);
-        const user = m.spec.user!;
-        const entries = readMap(m.fd, m.spec, { probeNames: script.probeNames });
-        options.stdout(
-          formatMap(
-            m.spec.name,
-            user.keys.map((k) => k.type),
-            user.value,
-            entries,
-            { top: event.top, div: event.div },
-          ),
-        );
+        this.sink.map(readMapSnapshot(m.fd, m.spec, { probeNames: script.probeNames }), { top: event.top, div: event.div });
         return;
       }
       case "clear_map": {
@@ -352,7 +369,7 @@ class Session {
       case "time": {
         const text = timeText(event.format, new Date());
         if (text === undefined) options.stderr("ERROR: strftime returned 0\n");
-        else options.stdout(text);
+        else this.sink.time(text);
         return;
       }
       case "exit":

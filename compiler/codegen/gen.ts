@@ -795,6 +795,9 @@ export class ProbeGen {
         return { k: "mem", ...m, type: t };
       }
       case "probe":
+        // User-space probes read their probe id from the attach cookie, so the programs of all
+        // the locations a wildcard matched are the same bytes and attach through one link.
+        if (this.location.kind === "uprobe") return { k: "reg", v: this.call(Helper.get_attach_cookie, [this.ctx()])!, type: t };
         return { k: "imm", n: BigInt(this.probeId), type: t };
       case "retval":
         return { k: "reg", v: this.ctxLoad(PT_REGS_AX), type: t };

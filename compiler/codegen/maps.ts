@@ -1,9 +1,8 @@
 // How each map of a script is laid out in the kernel (see spec/maps.md):
 // - plain values (`@m[k] = v`): HASH, the key's fields laid out like a C struct;
-// - count/sum: PERCPU_HASH of one i64, or PERCPU_ARRAY[1] without keys;
+// - count/sum: PERCPU_HASH of one i64 (a keyless count: PERCPU_ARRAY[1], which always exists);
 // - min/max: {value, set} per CPU; avg/stats: {count, total} per CPU;
-// - hist/lhist: the bucket index is the key's last 8 bytes (PERCPU_HASH), or, without keys, the
-//   index of a PERCPU_ARRAY with one element per bucket.
+// - hist/lhist: the bucket index is the key's last 8 bytes (PERCPU_HASH).
 // Internal maps: `.events` (the ring buffer), `.state` and `.counters` (ARRAY[1], read in BPF
 // through direct value addresses, without a helper call).
 import type { CheckResult, MapSymbol } from "../check.js";
@@ -101,14 +100,17 @@ export function planMaps(symbols: CheckResult): { specs: MapSpec[]; user: Map<st
     const isAgg = v.kind === "agg";
     const isBuckets = layout.kind === "buckets";
     const keyless = keys.length === 0;
-    const bucketArray = isBuckets && keyless;
+    // A keyless count() always has its one element (bpftrace prints `@c: 0` even when nothing
+    // counted); every other keyless aggregation exists only once written, until cleared, so it
+    // lives in a hash map under key 0 (or under its bucket index, for hist and lhist).
+    const bucketArray = false;
     let kind: MapSpec["kind"];
     let keySize: number;
     let maxEntries = DEFAULT_MAP_ENTRIES;
-    if (isAgg && keyless) {
+    if (isAgg && keyless && v.kind === "agg" && v.agg === "count") {
       kind = "percpu_array";
       keySize = 4;
-      maxEntries = bucketArray ? buckets : 1;
+      maxEntries = 1;
     } else {
       kind = isAgg ? "percpu_hash" : "hash";
       keySize = keyless ? 8 : isBuckets ? Math.ceil(size / 8) * 8 + 8 : size;

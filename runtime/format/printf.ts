@@ -186,7 +186,8 @@ export function formatPrintfBytes(segments: readonly Segment[], values: readonly
     if (seg.type === "literal") {
       let cached = literalBytes.get(seg);
       if (cached === undefined) {
-        cached = encoder.encode(seg.text);
+        // Format text is a byte string (one char per byte, see compiler/parser.ts unescapeString).
+        cached = Buffer.from(seg.text, "latin1");
         literalBytes.set(seg, cached);
       }
       bytes = cached;

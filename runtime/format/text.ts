@@ -610,3 +610,16 @@ export function formatExitMaps(maps: readonly MapSnapshot[], options: ValueForma
 export function formatExitMapsBytes(maps: readonly MapSnapshot[], options: ValueFormatOptions = {}): Uint8Array {
   return toBytes(exitBin(maps, options));
 }
+
+/**
+ * A map's entries in the order bpftrace 0.17 prints them (before print()'s top is applied), for
+ * the other output formats (format/json.ts) and the library.
+ */
+export function sortMapEntries(keyTypes: readonly Type[], valueType: Type, entries: readonly MapEntry[]): MapEntry[] {
+  return sortEntries(keyTypes, valueType, entries);
+}
+
+/** The text of one map key as bpftrace 0.17 prints it (its MapKey::argument_value). */
+export function formatKey(type: Type, value: Value, options: ValueFormatOptions = {}): string {
+  return toText(keyBin(type, value, options));
+}

@@ -560,12 +560,10 @@ describe("bpfts (dist/runtime/cli.js)", () => {
     expect(coloured.stderr.replace(/\x1b\[[0-9;]*m/g, "")).toBe(plain.stderr);
   });
 
-  test("a program is checked before it runs; -l and --info say they are not available", () => {
+  test("a program is checked before it runs; --info says it is not available", () => {
     // Running probes is tested in test/kernel/session.test.ts.
     expect(bpfts(["-e", "BEGIN { @ = nosuch; }"]).stderr).toMatch(/^stdin:1:13: error: /);
-    const list = bpfts(["-l", "uprobe:/bin/sh:*"]);
-    expect(list.status).toBe(1);
-    expect(list.stderr).toMatch(/^bpfts: error: listing probes \(-l\) is not implemented yet\n$/);
+    // -l is tested in test/unit/list.test.ts and test/kernel/list.test.ts.
     const info = bpfts(["--info"]);
     expect(info.status).toBe(1);
     expect(info.stderr).toMatch(/^bpfts: error: .*not supported/);

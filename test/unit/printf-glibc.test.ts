@@ -123,7 +123,8 @@ function runHarness(lines: readonly string[]): string[] {
 }
 
 function ours(c: Case): string {
-  const r = parseFormat(c.format);
+  // The compiler hands formats over as byte strings (one char per byte of the UTF-8 text).
+  const r = parseFormat(Buffer.from(c.format, "utf8").toString("latin1"));
   if ("error" in r) return `parse error: ${r.error.message}`;
   return hex(formatPrintfBytes(r.segments, [c.value]));
 }

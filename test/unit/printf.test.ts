@@ -26,8 +26,9 @@ function conv(fmt: string): ConversionSegment {
   return args[0]!;
 }
 
+/** Formats with a format given as text: the compiler hands formats over as byte strings. */
 function fmt(format: string, ...values: PrintfValue[]): string {
-  return formatPrintf(segments(format), values);
+  return formatPrintf(segments(Buffer.from(format, "utf8").toString("latin1")), values);
 }
 
 const noFlags = { minus: false, plus: false, space: false, hash: false, zero: false };
