@@ -3,7 +3,7 @@
 import { disassemble, encode, type Insn } from "./asm/index.js";
 import { CodegenError, MAX_STACK, ProbeGen, progTypeOf, type ScriptContext } from "./codegen/gen.js";
 import { planMaps, SCRATCH_MAP } from "./codegen/maps.js";
-import { removeDeadCode } from "./codegen/ir.js";
+import { removeDeadCode, removeDeadDefs } from "./codegen/ir.js";
 import { lower } from "./codegen/regalloc.js";
 import { Diagnostics } from "./diagnostics.js";
 import { analyze, isStackOverflow, type AnalyzeOptions, type AnalyzeResult } from "./index.js";
@@ -28,6 +28,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     events: script.events,
     params: options.params ?? [],
     symbols: analysis.symbols,
+    usesExit: /\bexit\s*\(/.test(text) && callsExit(analysis.program),
     tracepointFields(category, name) {
       const key = `${category}:${name}`;
       if (!formats.has(key)) {
@@ -51,7 +52,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
         try {
           const gen = new ProbeGen(ctx, probe, target, location, probeId, vars);
           gen.generate();
-          const { insns, frameSize } = lower(removeDeadCode(gen.code), gen.frameSize);
+          const { insns, frameSize } = lower(removeDeadDefs(removeDeadCode(gen.code)), gen.frameSize);
           if (frameSize > MAX_STACK) throw new CodegenError(probe.span, `this probe keeps too many values live at once (${frameSize} bytes of stack, the kernel allows ${MAX_STACK})`);
           const scratch = script.maps[SCRATCH_MAP]!;
           scratch.valueSize = Math.max(scratch.valueSize, gen.scratchSize);
@@ -86,4 +87,21 @@ function program(insns: Insn[], probeIndex: number, target: ProgramSpec["target"
 /** The disassembly of a compiled program, bpftool style, with map names. */
 export function disassembleProgram(script: CompiledScript, p: ProgramSpec): string {
   return disassemble(p.insns, { mapName: (fd: number) => script.maps[fd]?.name ?? `fd:${fd}` });
+}
+
+/** Whether any probe of the program calls exit(). */
+function callsExit(program: AnalyzeResult["program"]): boolean {
+  let found = false;
+  const visit = (node: unknown): void => {
+    if (found || node === null || typeof node !== "object") return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    const n = node as { kind?: string; name?: string };
+    if (n.kind === "Call" && n.name === "exit") {
+      found = true;
+      return;
+    }
+    for (const [k, v] of Object.entries(node)) if (k !== "span" && k !== "type" && k !== "target") visit(v);
+  };
+  visit(program.probes);
+  return found;
 }

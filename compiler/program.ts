@@ -85,8 +85,11 @@ export interface ProgramSpec {
   mapRelocations: Array<{ slot: number; map: number }>;
 }
 
-/** Slots of the `.state` array map, written by user space before any probe runs. */
-export const STATE = { startNs: 0, cpid: 8, size: 16 } as const;
+/**
+ * Slots of the `.state` array map, written by user space before any probe runs; `exiting` is
+ * set by exit(), and then every probe of the script returns at once.
+ */
+export const STATE = { startNs: 0, cpid: 8, exiting: 16, size: 24 } as const;
 
 /** Slots of the per-CPU `.counters` array map, summed and reported at exit. */
 export const COUNTERS = { lostEvents: 0, mapUpdateFailures: 8, size: 16 } as const;

@@ -40,6 +40,8 @@ export interface ScriptContext {
   events: EventSpec[];
   params: string[];
   symbols: CheckResult;
+  /** Whether any probe calls exit(): then every program first checks the `exiting` flag. */
+  usesExit: boolean;
   /** The fields of a tracepoint, by name (each program reads its own tracepoint's layout). */
   tracepointFields(category: string, name: string): Map<string, TracepointField> | undefined;
 }
@@ -245,6 +247,14 @@ export class ProbeGen {
       }
     }
     const end = this.label("end");
+    if (this.script.usesExit && this.target.type !== "END") {
+      // After exit() no probe runs again, however long user space takes to detach them.
+      const st = this.v();
+      this.emit({ op: "mapvalue", dst: st, map: STATE_MAP, off: 0 });
+      const exiting = this.v();
+      this.emit({ op: "ldx", size: "DW", dst: exiting, base: st, off: STATE.exiting });
+      this.emit({ op: "jmp", cond: "jne", width: 64, a: exiting, b: { imm: 0n }, target: end });
+    }
     if (this.probe.predicate) this.condJump(this.probe.predicate, end, false);
     this.block(this.probe.body);
     this.place(end);
@@ -400,7 +410,9 @@ export class ProbeGen {
       return k;
     }
     const padded = map.keys.some((k, i) => i > 0 && k.offset !== map.keys[i - 1]!.offset + sizeOf(map.keys[i - 1]!.type)) || map.userKeySize !== map.keys.reduce((n, k) => n + sizeOf(k.type), 0);
-    if (padded || bucket !== undefined) this.zero(k, map.spec.keySize);
+    // Padding must be zero (the kernel hashes every byte); so must the gap before the bucket.
+    const gapBeforeBucket = bucket !== undefined && map.userKeySize % 8 !== 0;
+    if (padded || gapBeforeBucket) this.zero(k, map.spec.keySize);
     keys.forEach((e, i) => {
       const f = map.keys[i]!;
       this.exprInto(e, { base, off: off + f.offset }, f.type);
@@ -531,7 +543,7 @@ export class ProbeGen {
     this.emit({ op: "jmp", cond: "jslt", width: 64, a: value, b: { imm: min }, target: done });
     this.emit({ op: "jmp", cond: "jsge", width: 64, a: value, b: { imm: max }, target: over });
     this.emit({ op: "alu", alu: "mov", width: 64, dst: r, src: value });
-    this.emit({ op: "alu", alu: "sub", width: 64, dst: r, src: { imm: min } });
+    if (min !== 0n) this.emit({ op: "alu", alu: "sub", width: 64, dst: r, src: { imm: min } });
     this.emit({ op: "alu", alu: "div", width: 64, dst: r, src: { imm: step } });
     this.emit({ op: "alu", alu: "add", width: 64, dst: r, src: { imm: 1n } });
     this.emit({ op: "ja", target: done });
@@ -1114,10 +1126,14 @@ export class ProbeGen {
         this.event({ kind: "time", format: fmt }, e.span);
         return { k: "void", type: t };
       }
-      case "exit":
+      case "exit": {
+        const st = this.v();
+        this.emit({ op: "mapvalue", dst: st, map: STATE_MAP, off: 0 });
+        this.emit({ op: "st", size: "DW", base: st, off: STATE.exiting, imm: 1 });
         this.event({ kind: "exit" }, e.span);
         this.emit({ op: "exit" });
         return { k: "void", type: t };
+      }
       case "clear":
       case "zero": {
         const m = e.args[0] as A.MapExpr;

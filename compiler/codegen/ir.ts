@@ -127,3 +127,21 @@ export function removeDeadCode(code: IR[]): IR[] {
   }
   return out;
 }
+
+/**
+ * Removes instructions whose only effect is a register nobody reads (moves, arithmetic, loads
+ * of the context or of map value addresses), until none is left.
+ */
+export function removeDeadDefs(code: IR[]): IR[] {
+  let out = code;
+  for (;;) {
+    const used = new Set<VReg>();
+    for (const i of out) for (const u of usesDefs(i).uses) used.add(u);
+    const next = out.filter((i) => {
+      const pure = i.op === "alu" || i.op === "neg" || i.op === "ctx" || i.op === "mapvalue" || i.op === "fpaddr";
+      return !pure || used.has((i as { dst: VReg }).dst);
+    });
+    if (next.length === out.length) return out;
+    out = next;
+  }
+}
