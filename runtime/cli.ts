@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import { HELP_TEXT, parseArgs, USAGE_HINT, useColor, type CliOptions, type ProgramSource } from "./options.js";
 import type { CompiledScript } from "../compiler/program.js";
+import type { Symbolizer } from "./format/values.js";
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
@@ -116,11 +117,15 @@ async function runProbes(opts: CliOptions, script: CompiledScript): Promise<numb
   // -p PID / -c CMD: the traced process (a command is started here, held until attached).
   const traced = await (await import("./child.js")).tracedTarget(opts.pid, opts.command).catch((e: Error) => Promise.reject(new CliError(e.message)));
   const { runScript } = await import("./session.js");
+  // usym and func values carry their process's pid; -p/-c name the process otherwise.
+  const tracedPid = traced.options.pid ?? traced.options.child?.pid;
+  const symbolize = (await import("./symbols.js")).createSymbolizer(tracedPid !== undefined ? { pid: tracedPid } : {});
   try {
     const { exitCode } = await runScript(script, {
       stdout: write,
       stderr: err,
-      sink: await outputSink(opts, write),
+      sink: await outputSink(opts, write, symbolize),
+      symbolize,
       quiet: opts.quiet,
       notifyAttached: process.env["__BPFTRACE_NOTIFY_PROBES_ATTACHED"] !== undefined,
       ...traced.options,
@@ -133,8 +138,8 @@ async function runProbes(opts: CliOptions, script: CompiledScript): Promise<numb
 }
 
 /** -f json: bpftrace's JSON records; --percentiles: percentiles of every histogram at exit. */
-async function outputSink(opts: CliOptions, write: (text: string) => void) {
-  const options = { percentiles: opts.percentiles };
+async function outputSink(opts: CliOptions, write: (text: string) => void, symbolize: Symbolizer) {
+  const options = { percentiles: opts.percentiles, symbolize };
   if (opts.format === "json") return (await import("./format/json.js")).jsonSink(write, err, options);
   return (await import("./output.js")).textSink(write, err, options);
 }

@@ -24,6 +24,7 @@ import { decodeRecord } from "./decode.js";
 import type { MapSnapshot } from "./format/text.js";
 import { clearMap, readCounters, readMapSnapshot, writeState, zeroMap } from "./maps.js";
 import { native, type Native, type NativeError, type RingBuffer } from "./native.js";
+import type { Symbolizer } from "./format/values.js";
 import { NOTIFY_ATTACHED_LINE, printfText, textSink, timeText, type OutputSink } from "./output.js";
 import { ensureTracefs } from "./tracefs.js";
 
@@ -51,6 +52,8 @@ export interface RunOptions {
   handleSignals?: boolean;
   /** Where the output goes (default: bpftrace's text, to `stdout` and `stderr`). */
   sink?: OutputSink;
+  /** Turns user-space addresses (usym, func) into symbol names in printf's %s. */
+  symbolize?: Symbolizer;
   /** Called with a reader of every user map once they exist, and with undefined before they are closed. */
   exposeMaps?: (read: (() => MapSnapshot[]) | undefined) => void;
 }
@@ -346,7 +349,7 @@ class Session {
     const event = rec.event;
     switch (event.kind) {
       case "printf":
-        this.sink.printf(printfText(event, rec.values));
+        this.sink.printf(printfText(event, rec.values, this.options.symbolize ? { symbolize: this.options.symbolize } : {}));
         return;
       case "print_value":
         this.sink.value(event.value.type, rec.values[0]!);
