@@ -202,9 +202,13 @@ class Session {
 
     // 4. Attach.
     if (!options.quiet) this.sink.attached(probeCount);
-    script.programs.forEach((p, i) => {
+    // The kernel runs the programs of one uprobe newest first: attach those in reverse, so that
+    // they run in the script's order (as bpftrace's do).
+    const order = script.programs.map((_, i) => i);
+    const uprobes = order.filter((i) => script.programs[i]!.location.kind === "uprobe");
+    for (const i of [...order.filter((i) => !uprobes.includes(i)), ...uprobes.reverse()]) {
       for (const plan of plans[i]!) this.attach(plan, progFds[i]!);
-    });
+    }
     this.watchTraced(cleanups);
     if (options.notifyAttached) options.stderr(NOTIFY_ATTACHED_LINE);
 
