@@ -33,6 +33,14 @@ export interface Resolved {
   location: Location;
 }
 
+/**
+ * The path a probe's name shows, as bpftrace shows it: as written when it is a path (holds a
+ * '/'), resolved when it named a library or a command.
+ */
+function shownPath(written: string, resolved: string): string {
+  return written.includes("/") ? written : resolved;
+}
+
 export function hasWildcard(s: string): boolean {
   return /[*?]/.test(s);
 }
@@ -96,7 +104,7 @@ function resolveUprobe(ap: AttachPoint, t: Extract<ProbeTarget, { type: "uprobe"
       diags.error(fnField.span, `address 0x${t.address.toString(16)} is not in a loaded part of '${path}'`);
       return [];
     }
-    const target: ProbeTarget = { ...t, path };
+    const target: ProbeTarget = { ...t, path: shownPath(t.path, path) };
     return [{ target, location: { kind: "uprobe", path, offset, retprobe, symbol: `0x${t.address.toString(16)}`, address: Number(t.address) } }];
   }
   const func = t.func!;
@@ -113,7 +121,7 @@ function resolveUprobe(ap: AttachPoint, t: Extract<ProbeTarget, { type: "uprobe"
     }
     const offset = elf.vaddrToOffset(sym.address + extra);
     if (offset === undefined) continue;
-    const target: ProbeTarget = { ...t, path, func: sym.name };
+    const target: ProbeTarget = { ...t, path: shownPath(t.path, path), func: sym.name };
     out.push({ target, location: { kind: "uprobe", path, offset, retprobe, symbol: sym.name, address: sym.address + extra } });
   }
   if (out.length === 0 && candidates.length === 0) {
@@ -138,7 +146,7 @@ function resolveUsdt(ap: AttachPoint, t: Extract<ProbeTarget, { type: "usdt" }>,
       diags.error(ap.span, `USDT probe ${p.provider}:${p.name} in '${path}': ${p.argumentsError}`);
       continue;
     }
-    const target: ProbeTarget = { type: "usdt", path, provider: p.provider, name: p.name };
+    const target: ProbeTarget = { type: "usdt", path: shownPath(t.path, path), provider: p.provider, name: p.name };
     out.push({
       target,
       location: {
