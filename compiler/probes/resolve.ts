@@ -3,7 +3,7 @@
 // program to load. Reads files only; needs no root except to list tracepoints.
 import { readdirSync } from "node:fs";
 import type { AttachPoint } from "../ast.js";
-import type { Diagnostics } from "../diagnostics.js";
+import { Diagnostics } from "../diagnostics.js";
 import { ElfFile, resolveTarget, TargetNotFoundError, type UsdtArg } from "../elf/index.js";
 import type { ProbeTarget } from "./provider.js";
 import { TRACEFS_ROOTS } from "./tracepoint-format.js";
@@ -63,10 +63,32 @@ export function resolveAttachPoint(ap: AttachPoint, target: ProbeTarget, diags: 
       return resolveTracepoint(ap, target, diags);
     case "uprobe":
     case "uretprobe":
-      return withElf(ap, target.path, diags, (elf, path) => resolveUprobe(ap, target, elf, path, diags));
-    case "usdt":
-      return withElf(ap, target.path, diags, (elf, path) => resolveUsdt(ap, target, elf, path, diags));
+    case "usdt": {
+      const resolve = (t: typeof target, d: Diagnostics) =>
+        withElf(ap, t.path, d, (elf, path) => (t.type === "usdt" ? resolveUsdt(ap, t, elf, path, d) : resolveUprobe(ap, t, elf, path, d)));
+      if (ap.fields[1]!.quoted || !hasWildcard(target.path)) return resolve(target, diags);
+      // A wildcard in the file name: every matching file, quietly skipping those without a match.
+      const out = globFiles(target.path).flatMap((path) => resolve({ ...target, path }, new Diagnostics(diags.source)));
+      if (out.length === 0) diags.error(ap.fields[1]!.span, `no file matching '${target.path}' has a probe matching '${ap.raw}'`);
+      return out;
+    }
   }
+}
+
+/** Files matching a path whose last component has wildcards, written like the pattern. */
+function globFiles(pattern: string): string[] {
+  const slash = pattern.lastIndexOf("/");
+  const dir = slash < 0 ? "." : pattern.slice(0, slash) || "/";
+  const re = globRegExp(pattern.slice(slash + 1));
+  let names: string[];
+  try {
+    names = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => (d.isFile() || d.isSymbolicLink()) && re.test(d.name))
+      .map((d) => d.name);
+  } catch {
+    return [];
+  }
+  return names.sort().map((n) => (slash < 0 ? n : `${pattern.slice(0, slash)}/${n}`));
 }
 
 function withElf(ap: AttachPoint, name: string, diags: Diagnostics, fn: (elf: ElfFile, path: string) => Resolved[]): Resolved[] {
