@@ -13,7 +13,10 @@ import { readTracepointFormat, type TracepointField } from "./probes/tracepoint-
 import type { CompiledScript, ProgramSpec } from "./program.js";
 import type { Type } from "./types.js";
 
-export interface CompileOptions extends AnalyzeOptions {}
+export interface CompileOptions extends AnalyzeOptions {
+  /** The process given with -p (for attach points that name no file). */
+  pid?: number;
+}
 
 export type CompileResult = AnalyzeResult & { script?: CompiledScript };
 
@@ -44,7 +47,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
   analysis.program.probes.forEach((probe, probeIndex) => {
     for (const ap of probe.attachPoints) {
       if (ap.target === undefined) continue;
-      for (const { target, location } of resolveAttachPoint(ap, ap.target, diags)) {
+      for (const { target, location } of resolveAttachPoint(ap, ap.target, diags, options.pid !== undefined ? { pid: options.pid } : {})) {
         const probeName = providerOf(target.type).format(target);
         const probeId = script.probeNames.length;
         script.probeNames.push(probeName);

@@ -59,6 +59,7 @@ async function compile(opts: CliOptions, color: boolean): Promise<number> {
     file: program.kind === "file" ? program.path : "stdin",
     params: opts.params,
     childCommand: opts.command !== undefined,
+    ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
   };
   const generate = opts.action === "run" || opts.emit !== undefined;
   // Tracepoint layouts come from tracefs, which is not mounted at boot: mount it when we can.

@@ -4,7 +4,7 @@
 import { readdirSync } from "node:fs";
 import type { AttachPoint } from "../ast.js";
 import { Diagnostics } from "../diagnostics.js";
-import { ElfFile, resolveTarget, TargetNotFoundError, type UsdtArg } from "../elf/index.js";
+import { ElfFile, mappedFiles, resolveTarget, TargetNotFoundError, type UsdtArg } from "../elf/index.js";
 import type { ProbeTarget } from "./provider.js";
 import { TRACEFS_ROOTS } from "./tracepoint-format.js";
 
@@ -51,8 +51,13 @@ export function globRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
+export interface ResolveOptions {
+  /** The process given with -p: `usdt::provider:name` looks in its executable and libraries. */
+  pid?: number;
+}
+
 /** Expands and resolves one attach point; reports problems at its span. */
-export function resolveAttachPoint(ap: AttachPoint, target: ProbeTarget, diags: Diagnostics): Resolved[] {
+export function resolveAttachPoint(ap: AttachPoint, target: ProbeTarget, diags: Diagnostics, options: ResolveOptions = {}): Resolved[] {
   switch (target.type) {
     case "BEGIN":
     case "END":
@@ -66,6 +71,23 @@ export function resolveAttachPoint(ap: AttachPoint, target: ProbeTarget, diags: 
     case "usdt": {
       const resolve = (t: typeof target, d: Diagnostics) =>
         withElf(ap, t.path, d, (elf, path) => (t.type === "usdt" ? resolveUsdt(ap, t, elf, path, d) : resolveUprobe(ap, t, elf, path, d)));
+      if (target.type === "usdt" && target.path === "") {
+        if (options.pid === undefined) {
+          diags.error(ap.fields[1]!.span, "usdt needs a binary or library path (or -p PID, to look in that process)");
+          return [];
+        }
+        // Every file the process maps, seen through its root (so other mount namespaces work too).
+        let files: string[];
+        try {
+          files = mappedFiles(options.pid).map((f) => `/proc/${options.pid}/root${f}`);
+        } catch {
+          diags.error(ap.fields[1]!.span, `cannot read the mappings of process ${options.pid}`);
+          return [];
+        }
+        const out = files.flatMap((path) => resolve({ ...target, path }, new Diagnostics(diags.source)));
+        if (out.length === 0) diags.error(ap.span, `no USDT probe matching '${ap.raw}' in process ${options.pid}`);
+        return out;
+      }
       if (ap.fields[1]!.quoted || !hasWildcard(target.path)) return resolve(target, diags);
       // A wildcard in the file name: every matching file, quietly skipping those without a match.
       const out = globFiles(target.path).flatMap((path) => resolve({ ...target, path }, new Diagnostics(diags.source)));

@@ -8,11 +8,8 @@ export const usdt: ProbeProvider = {
   context: { args: 12, retval: false, func: false, tracepointArgs: false },
   parse(ap, fields, diags) {
     if (!expectFields(ap, fields, [3, 4], "usdt:PATH:[PROVIDER:]NAME", diags)) return undefined;
+    // An empty path (`usdt::provider:name`) means the traced process's files (-p PID).
     const path = fields[1]!;
-    if (path.text === "") {
-      diags.error(path.span, "usdt needs a binary or library path");
-      return undefined;
-    }
     const name = fields[fields.length - 1]!;
     if (name.text === "") {
       diags.error(name.span, "usdt needs a probe name");
