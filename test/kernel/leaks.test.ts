@@ -14,8 +14,8 @@ import { encode, type Insn } from "../../compiler/asm/index.js";
 import { compile } from "../../compiler/compile.js";
 import { formatDiagnostics } from "../../compiler/index.js";
 import { PROG_TYPE, type CompiledScript } from "../../compiler/program.js";
-import { native, type ObjKind } from "../../runtime/native.js";
 import { runScript } from "../../runtime/session.js";
+import { ids, linksTo, nameOf } from "../support/bpf-objects.js";
 import { kernelTest, kernelUnavailable } from "../support/kernel.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -37,40 +37,8 @@ beforeAll(() => {
 
 // ---- what exists ---------------------------------------------------------------------------------
 
-function ids(kind: ObjKind): number[] {
-  const n = native();
-  const out: number[] = [];
-  for (let id = n.getNextId(kind, 0); id !== null; id = n.getNextId(kind, id)) out.push(id);
-  return out;
-}
 
-/** Name of the object with this id (undefined if it is gone). */
-function nameOf(kind: "prog" | "map", id: number): string | undefined {
-  const n = native();
-  const fd = n.getFdById(kind, id);
-  if (fd === null) return undefined;
-  try {
-    return kind === "prog" ? n.objInfo(fd, "prog").name : n.objInfo(fd, "map").name;
-  } finally {
-    n.close(fd);
-  }
-}
 
-/** Links whose program is one of `progIds`. */
-function linksTo(progIds: Set<number>): number[] {
-  const n = native();
-  const out: number[] = [];
-  for (const id of ids("link")) {
-    const fd = n.getFdById("link", id);
-    if (fd === null) continue;
-    try {
-      if (progIds.has(n.objInfo(fd, "link").progId)) out.push(id);
-    } finally {
-      n.close(fd);
-    }
-  }
-  return out;
-}
 
 interface Snapshot {
   progs: Set<number>;

@@ -9,7 +9,8 @@ import { getPriority } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, vi } from "vitest";
 import { compile, SessionError, trace, type Histogram, type TraceEvent, type TraceSession } from "../../index.js";
-import { native, type ObjKind } from "../../runtime/native.js";
+import { native } from "../../runtime/native.js";
+import { ids, linksTo, nameOf } from "../support/bpf-objects.js";
 import { kernelTest, kernelUnavailable } from "../support/kernel.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -30,40 +31,8 @@ afterEach(() => {
 
 // ---- what exists (as in leaks.test.ts) -------------------------------------------------------------
 
-function ids(kind: ObjKind): number[] {
-  const n = native();
-  const out: number[] = [];
-  for (let id = n.getNextId(kind, 0); id !== null; id = n.getNextId(kind, id)) out.push(id);
-  return out;
-}
 
-function nameOf(kind: "prog" | "map", id: number): string | undefined {
-  const n = native();
-  const fd = n.getFdById(kind, id);
-  if (fd === null) return undefined;
-  try {
-    return kind === "prog" ? n.objInfo(fd, "prog").name : n.objInfo(fd, "map").name;
-  } finally {
-    n.close(fd);
-  }
-}
 
-function linksTo(progIds: Set<number>): number[] {
-  const n = native();
-  const out: number[] = [];
-  for (const id of ids("link")) {
-    const fd = n.getFdById("link", id);
-    if (fd === null) continue;
-    try {
-      if (progIds.has(n.objInfo(fd, "link").progId)) out.push(id);
-    } catch {
-      // A kind of link the addon does not read (multi-uprobe links of other tests): not one of ours.
-    } finally {
-      n.close(fd);
-    }
-  }
-  return out;
-}
 
 function anonFds(): string[] {
   const out: string[] = [];
