@@ -16,7 +16,7 @@
 import type { Type } from "../../compiler/types.js";
 import { mapUpdateFailuresLine, type OutputSink, type SinkOptions } from "../output.js";
 import { mapPercentiles } from "./percentiles.js";
-import { formatKey, formatValue, sortMapEntries, type MapSnapshot, type ValueFormatOptions } from "./text.js";
+import { aggregateNumber, avgOf, big, formatKey, formatValue, sortMapEntries, type MapSnapshot, type ValueFormatOptions } from "./text.js";
 import type { AvgValue, BucketCounts, MapEntry, Value } from "./values.js";
 
 /** bpftrace's json_escape: ", \, \n, \r, \t escaped; other control characters as \u00XX. */
@@ -68,17 +68,7 @@ function stringText(v: Value): string {
   throw new TypeError("string value expected");
 }
 
-function big(v: Value): bigint {
-  if (typeof v !== "bigint") throw new TypeError(`integer value expected, got ${typeof v}`);
-  return v;
-}
 
-function avgOf(v: Value): { count: bigint; total: bigint; average: bigint } {
-  const a = v as AvgValue;
-  const count = BigInt.asIntN(64, a.count);
-  const total = BigInt.asIntN(64, a.total);
-  return { count, total, average: count === 0n ? 0n : BigInt.asIntN(64, total / count) };
-}
 
 /** A count as bpftrace's `int v = values.at(i)` sees it. */
 function int32(v: bigint): number {
@@ -167,13 +157,11 @@ export function jsonValue(type: Type, v: Value, div: bigint = 1n, options: Value
     case "agg":
       switch (type.agg) {
         case "count":
-          return (BigInt.asUintN(64, big(v)) / div).toString();
         case "sum":
         case "min":
         case "max":
-          return ((type.signed ? BigInt.asIntN(64, big(v)) : BigInt.asUintN(64, big(v))) / div).toString();
         case "avg":
-          return (avgOf(v).average / div).toString();
+          return aggregateNumber(type, v, div);
         case "stats": {
           const s = avgOf(v);
           return `{"count": ${s.count}, "average": ${s.average}, "total": ${s.total}}`;

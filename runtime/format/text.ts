@@ -94,7 +94,7 @@ function stringKeyBytes(v: Value): Uint8Array {
   throw new TypeError("string value expected");
 }
 
-function big(v: Value): bigint {
+export function big(v: Value): bigint {
   if (typeof v !== "bigint") throw new TypeError(`integer value expected, got ${typeof v}`);
   return v;
 }
@@ -132,7 +132,15 @@ function ustackText(v: Value, limit: number, indent: number, opts: ValueFormatOp
   return out;
 }
 
-function avgOf(v: Value): { count: bigint; total: bigint; average: bigint } {
+/** The number a count/sum/min/max/avg value prints as (divided by `div`, as print(@m, top, div)). */
+export function aggregateNumber(type: Extract<Type, { kind: "agg" }>, v: Value, div: bigint): string {
+  if (type.agg === "avg") return (avgOf(v).average / div).toString();
+  if (type.agg === "count") return (BigInt.asUintN(64, big(v)) / div).toString();
+  return ((type.signed ? BigInt.asIntN(64, big(v)) : BigInt.asUintN(64, big(v))) / div).toString();
+}
+
+/** An avg()/stats() value's count, total and (truncated) average, as bpftrace computes them. */
+export function avgOf(v: Value): { count: bigint; total: bigint; average: bigint } {
   const a = v as AvgValue;
   if (typeof a !== "object" || a === null || typeof a.count !== "bigint" || typeof a.total !== "bigint") {
     throw new TypeError("avg/stats value expected ({ count, total })");
@@ -172,13 +180,11 @@ function valueBin(type: Type, v: Value, div: bigint, opts: ValueFormatOptions): 
     case "agg":
       switch (type.agg) {
         case "count":
-          return (BigInt.asUintN(64, big(v)) / div).toString();
         case "sum":
         case "min":
         case "max":
-          return ((type.signed ? BigInt.asIntN(64, big(v)) : BigInt.asUintN(64, big(v))) / div).toString();
         case "avg":
-          return (avgOf(v).average / div).toString();
+          return aggregateNumber(type, v, div);
         case "stats": {
           const s = avgOf(v);
           return `count ${s.count}, average ${s.average}, total ${s.total}`;
