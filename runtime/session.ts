@@ -402,10 +402,6 @@ class Session {
   }
 }
 
-function isBeginEnd(p: ProgramSpec): boolean {
-  return p.target.type === "BEGIN" || p.target.type === "END";
-}
-
 /** The kernel refused a generated program: a compiler bug, reported with everything needed. */
 class VerifierRejection extends Error {
   constructor(

@@ -17,7 +17,7 @@ import type { Type } from "../../compiler/types.js";
 import { mapUpdateFailuresLine, type OutputSink, type SinkOptions } from "../output.js";
 import { mapPercentiles } from "./percentiles.js";
 import { aggregateNumber, avgOf, big, formatKey, formatValue, sortMapEntries, type MapSnapshot, type ValueFormatOptions } from "./text.js";
-import type { AvgValue, BucketCounts, MapEntry, Value } from "./values.js";
+import type { BucketCounts, MapEntry, Value } from "./values.js";
 
 /** bpftrace's json_escape: ", \, \n, \r, \t escaped; other control characters as \u00XX. */
 export function jsonEscape(s: string): string {
