@@ -6,7 +6,7 @@
 // here uses a map with a name unique to the test (`@lk_<tag>`), and the programs' names are those
 // of the script (compared only among ids that did not exist before the run).
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readdirSync, readlinkSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect } from "vitest";
@@ -15,7 +15,7 @@ import { compile } from "../../compiler/compile.js";
 import { formatDiagnostics } from "../../compiler/index.js";
 import { PROG_TYPE, type CompiledScript } from "../../compiler/program.js";
 import { runScript } from "../../runtime/session.js";
-import { ids, linksTo, nameOf } from "../support/bpf-objects.js";
+import { anonFds, ids, linksTo, nameOf } from "../support/bpf-objects.js";
 import { kernelTest, kernelUnavailable } from "../support/kernel.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -36,9 +36,6 @@ beforeAll(() => {
 }, 120_000);
 
 // ---- what exists ---------------------------------------------------------------------------------
-
-
-
 
 interface Snapshot {
   progs: Set<number>;
@@ -80,19 +77,6 @@ async function expectNoLeftovers(before: Snapshot, progNames: Set<string>, mapNa
   expect(left).toEqual([]);
 }
 
-/** This process's fds on BPF objects, perf events and epoll instances, by target. */
-function anonFds(): string[] {
-  const out: string[] = [];
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (/^anon_inode:(bpf|\[perf_event\]|\[eventpoll\]|bpf-)/.test(target)) out.push(target);
-    } catch {
-      // the fd of readdir itself, already closed
-    }
-  }
-  return out.sort();
-}
 
 // ---- scripts ---------------------------------------------------------------------------------------
 

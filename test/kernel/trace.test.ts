@@ -4,13 +4,12 @@
 // kernel's object ids (our programs by name, our maps by a name unique to the test, their links)
 // and this process's fds.
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
 import { getPriority } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, vi } from "vitest";
 import { compile, SessionError, trace, type Histogram, type TraceEvent, type TraceSession } from "../../index.js";
 import { native } from "../../runtime/native.js";
-import { ids, linksTo, nameOf } from "../support/bpf-objects.js";
+import { anonFds, ids, linksTo, nameOf } from "../support/bpf-objects.js";
 import { kernelTest, kernelUnavailable } from "../support/kernel.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -30,22 +29,6 @@ afterEach(() => {
 });
 
 // ---- what exists (as in leaks.test.ts) -------------------------------------------------------------
-
-
-
-
-function anonFds(): string[] {
-  const out: string[] = [];
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (/^anon_inode:(bpf|\[perf_event\]|\[eventpoll\]|bpf-)/.test(target)) out.push(target);
-    } catch {
-      // the fd of readdir itself
-    }
-  }
-  return out.sort();
-}
 
 interface Before {
   progs: Set<number>;

@@ -1,4 +1,5 @@
 // What BPF objects exist in the kernel right now: for tests that check nothing of ours is left.
+import { readdirSync, readlinkSync } from "node:fs";
 import { native, type ObjKind } from "../../runtime/native.js";
 
 /** Ids of every object of a kind. */
@@ -37,4 +38,18 @@ export function linksTo(progIds: Set<number>): number[] {
     }
   }
   return out;
+}
+
+/** This process's fds on BPF objects, perf events and epoll instances, by target. */
+export function anonFds(): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (/^anon_inode:(bpf|\[perf_event\]|\[eventpoll\]|bpf-)/.test(target)) out.push(target);
+    } catch {
+      // the fd of readdir itself, already closed
+    }
+  }
+  return out.sort();
 }
