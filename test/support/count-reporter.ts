@@ -1,5 +1,6 @@
 // Prints the closing line CI reads: "N passed, M failed, K skipped".
-// A test file that fails to load and an unhandled error each count as a failure, so a broken
+// A test file that fails to load, a failing suite hook and an unhandled error each count as a
+// failure, so a broken
 // suite can never look green.
 import type { Reporter, TestModule, SerializedError } from "vitest/node";
 
@@ -17,6 +18,8 @@ export default class CountReporter implements Reporter {
         else if (state === "failed") failed++;
         else skipped++;
       }
+      // A failing beforeAll/afterAll hook marks its suite's tests skipped: count the hook's error.
+      for (const suite of mod.children.allSuites()) if (suite.errors().length > 0) failed++;
       // A module that could not be collected (syntax error, failed import) has errors of its own.
       if (mod.errors().length > 0 || (tests === 0 && mod.state() === "failed")) failed++;
     }
