@@ -1,14 +1,17 @@
 // The abstract syntax tree. Every node has a span into the source; expressions get a type from
 // the checker (compiler/check.ts).
+import type { CStructDecl } from "./cstruct.js";
 import type { Span } from "./source.js";
 import type { ProbeTarget } from "./probes/provider.js";
 import type { TracepointField } from "./probes/tracepoint-format.js";
-import type { Type } from "./types.js";
+import type { StructField, Type } from "./types.js";
 
 export interface Program {
   kind: "Program";
   /** `#include` lines, kept only to be reported by --dump=ast. */
   includes: string[];
+  /** The C struct and union definitions before the probes (compiler/cstruct.ts). */
+  structs: CStructDecl[];
   probes: Probe[];
   span: Span;
 }
@@ -210,9 +213,9 @@ export interface TernaryExpr extends ExprBase {
 
 export interface CastExpr extends ExprBase {
   kind: "Cast";
-  /** `uint8`, `int64`, ... or `struct Foo` (rejected by the checker). */
+  /** `uint8`, `int64`, ... or `struct Foo`. */
   typeName: string;
-  /** Number of `*` after the type name (pointer casts are rejected by the checker). */
+  /** Number of `*` after the type name. */
   pointer: number;
   typeSpan: Span;
   operand: Expr;
@@ -230,7 +233,7 @@ export interface TupleIndexExpr extends ExprBase {
   index: number;
 }
 
-/** `args->name`, `args.name` (and struct member access, which the checker rejects). */
+/** `args->name`, `args.name`; struct member access `p->name`, `s.name`. */
 export interface FieldExpr extends ExprBase {
   kind: "Field";
   base: Expr;
@@ -239,9 +242,11 @@ export interface FieldExpr extends ExprBase {
   fieldSpan: Span;
   /** Set by the checker for `args->field`: where the field lies in the tracepoint's record. */
   tracepoint?: TracepointField;
+  /** Set by the checker for struct member access: the member (offsets from the struct's start). */
+  member?: StructField;
 }
 
-/** `e[i]`: array indexing (rejected by the checker; maps are MapExpr). */
+/** `e[i]`: indexing an array or a pointer (maps are MapExpr). */
 export interface IndexExpr extends ExprBase {
   kind: "Index";
   base: Expr;

@@ -1,6 +1,6 @@
 // Builtin variables: one record each, with its type and the probe types where it is valid.
 import type { ProbeContext } from "./probes/index.js";
-import { COMM_SIZE, int, type Type } from "./types.js";
+import { COMM_SIZE, int, pointer, VOID, type Type } from "./types.js";
 
 export interface BuiltinVariable {
   name: string;
@@ -28,21 +28,25 @@ const list: BuiltinVariable[] = [
   { name: "retval", type: u64, doc: "The traced function's return value.", needs: "retval" },
   { name: "func", type: { kind: "usym" }, doc: "The traced function's name.", needs: "func" },
   { name: "probe", type: { kind: "probe" }, doc: "The full name of the probe that fired." },
-  { name: "ustack", type: { kind: "ustack", limit: 127 }, doc: "The user-space stack." },
+  { name: "ustack", type: { kind: "ustack", limit: 127 }, doc: "The user-space stack (127 frames); same as ustack()." },
+  { name: "kstack", type: { kind: "kstack", limit: 127 }, doc: "The kernel stack (127 frames); same as kstack()." },
+  { name: "curtask", type: u64, doc: "The current task's struct task_struct: a pointer to it when its layout is known (the kernel's BTF, or the script's own definition), else its address as uint64." },
+  { name: "ctx", type: pointer(VOID, "kernel"), doc: "The probe's context: a pointer to the kernel's data the program was given (struct pt_regs for uprobes, the tracepoint's record...)." },
 ];
+list.push(
+  { name: "cgroup", type: u64, doc: "The id of the current thread's cgroup (in the unified hierarchy): bpf_get_current_cgroup_id()." },
+  { name: "numaid", type: u32, doc: "The NUMA node of the CPU the probe fires on." },
+  { name: "rand", type: u32, doc: "A pseudo-random 32-bit number." },
+  { name: "username", type: { kind: "resolved", how: "username" }, doc: "The current user's name: the uid, turned into its /etc/passwd name when printed (empty if it has none)." },
+);
 for (let i = 0; i <= 11; i++) list.push({ name: `arg${i}`, type: u64, doc: `Argument ${i} of the traced function or USDT probe.`, needs: "args" });
+/** How many stack arguments (sarg0...) there are. */
+export const STACK_ARGS = 12;
+for (let i = 0; i < STACK_ARGS; i++) list.push({ name: `sarg${i}`, type: u64, doc: `Argument ${i} of those the traced function gets on the stack (uprobes, x86-64: the 8 bytes at sp + ${8 * (i + 1)} at entry).`, needs: "stackArgs" });
 
 export const BUILTIN_VARIABLES = new Map(list.map((b) => [b.name, b]));
 
 /** bpftrace builtins bpfts does not offer, with the reason given when a script uses one. */
 export const UNSUPPORTED_VARIABLES: Record<string, string> = {
-  kstack: "kstack is not supported (kernel stacks)",
-  curtask: "curtask is not supported",
-  rand: "rand is not supported",
-  cgroup: "cgroup is not supported",
-  username: "username is not supported",
-  numaid: "numaid is not supported",
-  ctx: "ctx is not supported",
   jiffies: "jiffies is not supported",
-  ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`sarg${i}`, `sarg${i} (stack arguments) is not supported`])),
 };

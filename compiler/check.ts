@@ -8,18 +8,25 @@ import type * as A from "./ast.js";
 import { BUILTIN_VARIABLES, UNSUPPORTED_VARIABLES } from "./builtins.js";
 import type { Diagnostics } from "./diagnostics.js";
 import { FUNCTIONS, UNSUPPORTED_FUNCTIONS, type CallContext } from "./functions/index.js";
+import { lookupUserSymbol } from "./functions/structs.js";
 import { PROVIDERS, providerByName, UNSUPPORTED_PROBES, type ProbeContext, type ProbeProvider } from "./probes/index.js";
 import { readTracepointFormat, type FormatLookup, type TracepointField } from "./probes/tracepoint-format.js";
+import { Btf } from "./btf.js";
+import { findField, StructRegistry, type KernelTypes } from "./cstruct.js";
 import type { Span } from "./source.js";
-import { CAST_TYPES, ERROR, INT64, int, sameType, str, typeName, unify, VOID, type Type } from "./types.js";
+import { CAST_TYPES, ERROR, INT64, int, isPointer, pointer, sameType, sizeOf, str, typeName, unify, VOID, type Pointee, type Type } from "./types.js";
 
 export interface CheckOptions {
   /** Positional parameters: $1 is params[0]. */
   params?: string[];
   /** A child command is given (-c), so `cpid` is valid. */
   childCommand?: boolean;
+  /** --unsafe: allow functions such as system(). */
+  unsafe?: boolean;
   /** Where tracepoint layouts come from; by default tracefs, when it is readable. */
   tracepointFormat?: (category: string, name: string) => FormatLookup;
+  /** The kernel's types (struct task_struct...); by default its BTF, when it is readable. */
+  kernelTypes?: () => KernelTypes | undefined;
 }
 
 /** A map, as the whole program uses it. */
@@ -43,6 +50,8 @@ export interface CheckResult {
   maps: Map<string, MapSymbol>;
   /** Scratch variables of each probe, in program order. */
   variables: Array<Map<string, VariableSymbol>>;
+  /** The struct and union types the script can use (its own, then the kernel's). */
+  structs: StructRegistry;
 }
 
 const MAX_UNROLL = 100;
@@ -81,14 +90,19 @@ class Checker {
   private variables: Array<Map<string, VariableSymbol>> = [];
   private scope!: ProbeScope;
   private formatCache = new Map<string, FormatLookup>();
+  private structs: StructRegistry;
+  private symbolCache = new Map<string, ReturnType<typeof lookupUserSymbol>>();
 
   constructor(
     private program: A.Program,
     private diags: Diagnostics,
     private options: CheckOptions,
-  ) {}
+  ) {
+    this.structs = new StructRegistry(program.structs ?? [], diags, options.kernelTypes ?? (() => Btf.kernel()));
+  }
 
   run(): CheckResult {
+    this.structs.checkAll();
     const scopes = this.program.probes.map((p, i) => this.resolveProbe(p, i));
     // As bpftrace: one BEGIN and one END per program.
     for (const special of ["BEGIN", "END"] as const) {
@@ -102,7 +116,7 @@ class Checker {
     }
     this.reporting = true;
     this.walkAll(scopes);
-    return { maps: this.maps, variables: this.variables };
+    return { maps: this.maps, variables: this.variables, structs: this.structs };
   }
 
   private walkAll(scopes: Array<ProbeScope | undefined>): void {
@@ -256,7 +270,7 @@ class Checker {
       this.error(s.value.span, "the right side of the assignment has no value");
       return;
     }
-    this.storeMapValue(target, t.kind === "int" ? int(8, t.signed) : t, s.value.span, false);
+    this.storeMapValue(target, t.kind === "int" && !t.ptr ? int(8, t.signed) : t, s.value.span, false);
   }
 
   private storeVariable(target: A.VariableExpr, t: Type, valueSpan: Span): void {
@@ -308,9 +322,9 @@ class Checker {
     const sym = this.mapSymbol(m);
     const types = m.keys.map((k) => this.value(k));
     types.forEach((t, i) => {
-      if (t.kind === "void" || t.kind === "agg" || t.kind === "ustack") this.error(m.keys[i]!.span, `a value of type ${typeName(t)} cannot be a map key`);
+      if (t.kind === "void" || t.kind === "agg") this.error(m.keys[i]!.span, `a value of type ${typeName(t)} cannot be a map key`);
     });
-    const norm = types.map((t) => (t.kind === "int" ? int(8, t.signed) : t));
+    const norm = types.map((t) => (t.kind === "int" && !t.ptr ? int(8, t.signed) : t));
     if (sym.keys === undefined) {
       sym.keys = norm;
       this.changed = true;
@@ -440,10 +454,7 @@ class Checker {
       case "Field":
         return this.field(e);
       case "Index":
-        this.value(e.base);
-        this.value(e.index);
-        this.error(e.span, "array indexing is not supported");
-        return ERROR;
+        return this.index(e);
       case "IncDec":
         return this.incDec(e);
     }
@@ -458,7 +469,7 @@ class Checker {
       }
       const why = UNSUPPORTED_VARIABLES[e.name];
       if (why !== undefined) this.error(e.span, why);
-      else if (e.name.startsWith("struct ")) this.error(e.span, "struct types are not supported");
+      else if (e.name.startsWith("struct ") || e.name.startsWith("union ")) this.error(e.span, `a type (${e.name}) cannot be used as a value`);
       else if (CAST_TYPES[e.name] !== undefined) this.error(e.span, `type name '${e.name}' cannot be used as a value`);
       else this.error(e.span, `unknown identifier '${e.name}'`);
       return ERROR;
@@ -478,6 +489,8 @@ class Checker {
         break;
       }
     }
+    // A pointer to the kernel's task_struct when its layout is known (BTF, or the script's own).
+    if (e.name === "curtask") return this.structs.exists("struct task_struct") ? pointer("struct task_struct", "kernel") : b.type;
     return b.type;
   }
 
@@ -515,9 +528,86 @@ class Checker {
           return ERROR;
       }
     }
-    this.value(e.base);
-    this.error(e.span, `struct member access is not supported (${e.arrow ? "->" : "."}${e.field})`);
+    return this.member(e);
+  }
+
+  /** `p->name` and `s.name`: a member of a struct or union. */
+  private member(e: A.FieldExpr): Type {
+    const bt = this.value(e.base);
+    if (bt.kind === "error") return ERROR;
+    const op = e.arrow ? "->" : ".";
+    let st: Type | undefined = bt;
+    let as: "user" | "kernel" | undefined;
+    if (e.arrow) {
+      if (!isPointer(bt)) {
+        this.error(e.span, `'->${e.field}' needs a pointer to a struct, but this is ${typeName(bt)}`);
+        return ERROR;
+      }
+      st = this.pointee(bt, e.span);
+      as = bt.ptr.as;
+      if (st === undefined) return ERROR;
+    }
+    if (st.kind !== "struct") {
+      const hint = isPointer(bt) && !e.arrow ? ` (use '->' for a pointer)` : "";
+      this.error(e.span, `'${op}${e.field}' needs a struct, but this is ${typeName(e.arrow ? st : bt)}${hint}`);
+      return ERROR;
+    }
+    const f = findField(st, e.field);
+    if (f === undefined) {
+      this.error(e.fieldSpan, `${st.name} has no member named '${e.field}'`);
+      return ERROR;
+    }
+    e.member = f;
+    // A pointer read through a kernel (or user) pointer points into the same address space.
+    if (isPointer(f.type) && f.type.ptr.as === undefined && as !== undefined) return { ...f.type, ptr: { ...f.type.ptr, as } };
+    return f.type;
+  }
+
+  /** What a pointer points to (structs looked up by name); undefined after reporting. */
+  private pointee(t: Type & { ptr: Pointee }, span: Span): Type | undefined {
+    const to = t.ptr.to;
+    if (typeof to !== "string") {
+      if (to.kind === "void") {
+        this.error(span, `cannot dereference ${typeName(t)}: cast it to a pointer to a type first`);
+        return undefined;
+      }
+      // What a pointer read through a kernel (or user) pointer points to is there too.
+      if (isPointer(to) && to.ptr.as === undefined && t.ptr.as !== undefined) return { ...to, ptr: { ...to.ptr, as: t.ptr.as } };
+      return to;
+    }
+    const st = this.structs.lookup(to);
+    if (st === undefined) this.error(span, `unknown type: ${to} (not defined in the script${this.structs.hasKernelTypes() ? ", nor in the kernel's BTF" : ", and the kernel's BTF is not readable"})`);
+    return st;
+  }
+
+  /** `e[i]`: an element of an array, of a pointer, or a byte of a string. */
+  private index(e: A.IndexExpr): Type {
+    const bt = this.value(e.base);
+    const it = this.value(e.index);
+    if (it.kind !== "int" && it.kind !== "error") this.error(e.index.span, `an index must be an integer, but this is ${typeName(it)}`);
+    if (bt.kind === "error") return ERROR;
+    const n = it.kind === "int" ? constantValue(e.index, this.options.params ?? []) : undefined;
+    if (bt.kind === "array" || bt.kind === "string") {
+      const count = bt.kind === "array" ? bt.count : bt.size;
+      if (n !== undefined && (n < 0n || (count > 0 && n >= BigInt(count)))) this.error(e.index.span, `index ${n} is out of bounds for ${typeName(bt)}`);
+      return bt.kind === "array" ? bt.elem : int(1, true);
+    }
+    if (isPointer(bt)) {
+      const t = this.pointee(bt, e.span);
+      if (t === undefined) return ERROR;
+      return t;
+    }
+    this.error(e.span, `cannot index ${typeName(bt)}: only arrays, pointers and strings can be indexed`);
     return ERROR;
+  }
+
+  /** A type named in sizeof() or a cast: `uint8`, `struct Foo`, a C type name; undefined if not one. */
+  typeNamed(name: string): Type | undefined {
+    const cast = CAST_TYPES[name];
+    if (cast !== undefined) return cast;
+    if (name.startsWith("struct ") || name.startsWith("union ")) return this.structs.lookup(name);
+    if (BUILTIN_VARIABLES.has(name) || name === "args") return undefined;
+    return this.structs.named(name);
   }
 
   private call(e: A.CallExpr, ctx: { statement?: boolean; assignedTo?: A.MapExpr }): Type {
@@ -537,7 +627,9 @@ class Checker {
     return {
       call,
       assignedTo,
+      unsafe: this.options.unsafe === true,
       error: (span, message) => this.error(span, message),
+      warning: (span, message) => this.warning(span, message),
       arity: (min, max = min) => {
         const n = call.args.length;
         if (n >= min && n <= max) return true;
@@ -547,7 +639,38 @@ class Checker {
         return false;
       },
       value: (i) => this.value(call.args[i]!),
+      userSymbol: (name) => {
+        const targets = this.program.probes[this.scope.index]!.attachPoints.flatMap((ap) => (ap.target ? [ap.target] : []));
+        const other = targets.find((t) => t.type !== "uprobe" && t.type !== "uretprobe" && t.type !== "usdt");
+        if (other !== undefined) return `${call.name}() is only valid in uprobe, uretprobe and usdt probes, not in ${other.type}`;
+        const first = targets[0];
+        if (first === undefined || !("path" in first)) return `${call.name}() needs the probe's binary`;
+        const key = `${first.path}\0${name}`;
+        let found = this.symbolCache.get(key);
+        if (found === undefined) this.symbolCache.set(key, (found = lookupUserSymbol(first.path, name)));
+        return found;
+      },
+      typeOf: (i) => {
+        const a = call.args[i]!;
+        if (a.kind === "Ident") {
+          const t = this.typeNamed(a.name);
+          if (t !== undefined) return (a.type = t);
+          if (a.name.startsWith("struct ") || a.name.startsWith("union ")) {
+            this.error(a.span, `unknown type: ${a.name} (not defined in the script${this.structs.hasKernelTypes() ? ", nor in the kernel's BTF" : ", and the kernel's BTF is not readable"})`);
+            return (a.type = ERROR);
+          }
+        }
+        return this.value(a);
+      },
       constant: (i, what) => this.constant(call.args[i]!, what),
+      tryConstant: (i) => constantValue(call.args[i]!, this.options.params ?? []),
+      constantString: (i, what) => {
+        const a = call.args[i]!;
+        if (this.value(a).kind === "error") return undefined;
+        const s = constantString(a, this.options.params ?? []);
+        if (s === undefined) this.error(a.span, `${what} must be a string literal, or str($N) of a positional parameter`);
+        return s;
+      },
       stringLiteral: (i, what) => {
         const a = call.args[i]!;
         if (a.kind === "String") {
@@ -602,8 +725,16 @@ class Checker {
 
   private unary(e: A.UnaryExpr): Type {
     const t = this.value(e.operand);
-    if (e.op === "*" || e.op === "&") {
-      this.error(e.span, e.op === "*" ? "pointer dereference is not supported" : "taking an address is not supported");
+    if (e.op === "*") {
+      if (t.kind === "error") return ERROR;
+      if (!isPointer(t)) {
+        this.error(e.span, `'*' needs a pointer, but this is ${typeName(t)}`);
+        return ERROR;
+      }
+      return this.pointee(t, e.span) ?? ERROR;
+    }
+    if (e.op === "&") {
+      this.error(e.span, "taking an address is not supported");
       return ERROR;
     }
     if (!this.requireInt(e.operand, t, `'${e.op}'`)) return ERROR;
@@ -617,11 +748,18 @@ class Checker {
     // An operand not known yet (an error, or a map typed in a later pass): the result of any
     // of these operators is an integer whatever it is, which lets `@x = @x + 1` be typed.
     if (l.kind === "error" || r.kind === "error") return INT64;
+    // A string parameter in pointer arithmetic, `$1 + 2`: the string from that byte on.
+    if (e.op === "+" && e.left.kind === "Positional" && l.kind === "string" && r.kind === "int") {
+      const s = constantString(e, this.options.params ?? []);
+      if (s === undefined) this.error(e.right.span, "the offset into a string parameter must be a constant, not negative");
+      return str(Buffer.byteLength(s ?? "", "latin1") + 1);
+    }
     switch (e.op) {
       case "==":
       case "!=":
         if (l.kind === "int" && r.kind === "int") return INT64;
         if (l.kind === "string" && r.kind === "string") return INT64;
+        if (l.kind === "buffer" && r.kind === "buffer") return INT64;
         this.error(e.span, `cannot compare ${typeName(l)} with ${typeName(r)}`);
         return INT64;
       case "&&":
@@ -642,6 +780,17 @@ class Checker {
         return promote(l);
       default:
         if (!this.requireInt(e.left, l, `'${e.op}'`) || !this.requireInt(e.right, r, `'${e.op}'`)) return ERROR;
+        if ((e.op === "+" || e.op === "-") && (isPointer(l) || isPointer(r))) {
+          // Pointer arithmetic counts in elements of what the pointer points to.
+          if (isPointer(l) && isPointer(r)) {
+            this.error(e.span, `'${e.op}' cannot be used on two pointers (${typeName(l)}, ${typeName(r)})`);
+            return ERROR;
+          }
+          if (isPointer(l)) return l;
+          if (e.op === "+") return r;
+          this.error(e.span, "cannot subtract a pointer from an integer");
+          return ERROR;
+        }
         return arithmetic(l, r);
     }
   }
@@ -663,21 +812,32 @@ class Checker {
 
   private cast(e: A.CastExpr): Type {
     const t = this.value(e.operand);
-    if (e.typeName.startsWith("struct ")) {
-      this.error(e.typeSpan, `struct types are not supported (${e.typeName})`);
-      return ERROR;
+    const isRecord = e.typeName.startsWith("struct ") || e.typeName.startsWith("union ");
+    let target: Type | undefined;
+    if (isRecord) {
+      if (e.pointer === 0) {
+        this.error(e.typeSpan, `cannot cast to ${e.typeName}, only to a pointer to it: (${e.typeName} *)`);
+        return ERROR;
+      }
+      if (this.structs.lookup(e.typeName) === undefined) {
+        this.error(e.typeSpan, `unknown type: ${e.typeName} (not defined in the script${this.structs.hasKernelTypes() ? ", nor in the kernel's BTF" : ", and the kernel's BTF is not readable"})`);
+        return ERROR;
+      }
+    } else {
+      target = CAST_TYPES[e.typeName];
+      if (target === undefined) {
+        this.error(e.typeSpan, `unknown type '${e.typeName}'`);
+        return ERROR;
+      }
     }
-    if (e.pointer > 0) {
-      this.error(e.typeSpan, "pointer casts are not supported");
-      return ERROR;
-    }
-    const target = CAST_TYPES[e.typeName];
-    if (target === undefined) {
-      this.error(e.typeSpan, `unknown type '${e.typeName}'`);
-      return ERROR;
-    }
-    if (t.kind !== "int" && t.kind !== "error") this.error(e.operand.span, `cannot cast ${typeName(t)} to ${e.typeName}`);
-    return target;
+    const name = `${e.typeName}${"*".repeat(e.pointer)}`;
+    if (t.kind !== "int" && t.kind !== "error") this.error(e.operand.span, `cannot cast ${typeName(t)} to ${name}`);
+    if (e.pointer === 0) return target!;
+    // A pointer keeps the address space of the pointer it was cast from (ctx, curtask: kernel).
+    const as = t.kind === "int" ? t.ptr?.as : undefined;
+    let p: Type = pointer(isRecord ? e.typeName : target!, as);
+    for (let k = 1; k < e.pointer; k++) p = pointer(p, as);
+    return p;
   }
 
   private incDec(e: A.IncDecExpr): Type {
@@ -725,9 +885,44 @@ export function isIntegerParam(p: string): boolean {
   return paramValue(p) !== undefined;
 }
 
+/**
+ * The value of a constant string expression: a string literal, a positional parameter that is not
+ * a number (missing ones are ""), `$N + k` (the parameter from its byte k on, as bpftrace treats a
+ * string parameter in pointer arithmetic), or str() of one of these (cut to str()'s length);
+ * else undefined. The string is a byte string (one char per byte).
+ */
+export function constantString(e: A.Expr, params: string[]): string | undefined {
+  switch (e.kind) {
+    case "String":
+      return e.value;
+    case "Positional": {
+      const p = params[e.index - 1];
+      if (p === undefined) return "";
+      return isIntegerParam(p) ? undefined : Buffer.from(p, "utf8").toString("latin1");
+    }
+    case "Binary": {
+      if (e.op !== "+" || e.left.kind !== "Positional") return undefined;
+      const s = constantString(e.left, params);
+      const k = constantValue(e.right, params);
+      if (s === undefined || k === undefined || k < 0n) return undefined;
+      return s.slice(Number(k > BigInt(s.length) ? BigInt(s.length) : k));
+    }
+    case "Call": {
+      if (e.name !== "str" || e.args.length === 0) return undefined;
+      const s = constantString(e.args[0]!, params);
+      if (s === undefined) return undefined;
+      const n = e.args[1] !== undefined ? constantValue(e.args[1], params) : undefined;
+      return n !== undefined && n >= 1n && BigInt(s.length) >= n ? s.slice(0, Number(n) - 1) : s;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** C's integer promotion with 64-bit ints: narrower integers become int64. */
 function promote(t: Type): Type {
   if (t.kind !== "int") return t;
+  if (t.ptr) return int(8, false);
   return t.size === 8 && !t.signed ? t : INT64;
 }
 
@@ -760,9 +955,19 @@ export function constantValue(e: A.Expr, params: string[]): bigint | undefined {
     }
     case "PositionalCount":
       return BigInt(params.length);
+    case "Call": {
+      // sizeof() and offsetof() are known once their arguments are typed.
+      const t = e.args[0]?.type;
+      if (e.name === "sizeof" && t !== undefined && t.kind !== "error") return BigInt(sizeOf(t));
+      if (e.name === "offsetof" && t?.kind === "struct" && e.args[1]?.kind === "Ident") {
+        const f = findField(t, e.args[1].name);
+        return f === undefined ? undefined : BigInt(f.offset);
+      }
+      return undefined;
+    }
     case "Cast": {
       const v = constantValue(e.operand, params);
-      const t = CAST_TYPES[e.typeName];
+      const t = e.pointer > 0 ? int(8, false) : CAST_TYPES[e.typeName];
       return v === undefined || t === undefined ? undefined : wrap(v, t);
     }
     case "Unary": {

@@ -2,7 +2,7 @@
 // the formats of what the programs send to user space. Pure: needs no root and loads nothing.
 import { disassemble, encode, type Insn } from "./asm/index.js";
 import { CodegenError, MAX_STACK, ProbeGen, progTypeOf, type ScriptContext } from "./codegen/gen.js";
-import { planMaps, SCRATCH_MAP } from "./codegen/maps.js";
+import { planMaps, SCRATCH_MAP, stackMap } from "./codegen/maps.js";
 import { removeDeadCode, removeDeadDefs } from "./codegen/ir.js";
 import { lower } from "./codegen/regalloc.js";
 import { Diagnostics } from "./diagnostics.js";
@@ -16,6 +16,8 @@ import type { Type } from "./types.js";
 export interface CompileOptions extends AnalyzeOptions {
   /** The process given with -p (for attach points that name no file). */
   pid?: number;
+  /** -k: 1, -kk: 2 — helper calls whose failure is reported at run time (helper_error records). */
+  helperChecks?: number;
 }
 
 export type CompileResult = AnalyzeResult & { script?: CompiledScript };
@@ -31,7 +33,9 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     events: script.events,
     params: options.params ?? [],
     symbols: analysis.symbols,
-    usesExit: /\bexit\s*\(/.test(text) && callsExit(analysis.program),
+    stackMap: (limit) => stackMap(script.maps, limit),
+    helperChecks: options.helperChecks ?? 0,
+    source: analysis.source,
     tracepointFields(category, name) {
       const key = `${category}:${name}`;
       if (!formats.has(key)) {
@@ -47,11 +51,18 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
   analysis.program.probes.forEach((probe, probeIndex) => {
     for (const ap of probe.attachPoints) {
       if (ap.target === undefined) continue;
-      for (const { target, location } of resolveAttachPoint(ap, ap.target, diags, options.pid !== undefined ? { pid: options.pid } : {})) {
+      // The code of the first location, reused for the others when it does not depend on the
+      // location: a wildcard over thousands of functions is compiled once.
+      let shared: Insn[] | undefined;
+      for (const { target, location } of resolveAttachPoint(ap, ap.target, diags, { ...(options.pid !== undefined ? { pid: options.pid } : {}), ...(options.unsafe ? { unsafe: true } : {}) })) {
         const probeName = providerOf(target.type).format(target);
         const probeId = script.probeNames.length;
         script.probeNames.push(probeName);
         const vars = (analysis.symbols!.variables[probeIndex] ?? new Map()) as Map<string, { type: Type }>;
+        if (shared !== undefined) {
+          script.programs.push(program(shared, probeIndex, target, location, probeName));
+          continue;
+        }
         try {
           const gen = new ProbeGen(ctx, probe, target, location, probeId, vars);
           gen.generate();
@@ -60,6 +71,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
           const scratch = script.maps[SCRATCH_MAP]!;
           scratch.valueSize = Math.max(scratch.valueSize, gen.scratchSize);
           script.programs.push(program(insns, probeIndex, target, location, probeName));
+          if (!gen.locationDependent && (target.type === "uprobe" || target.type === "uretprobe")) shared = insns;
         } catch (e) {
           if (isStackOverflow(e)) e = new CodegenError(probe.span, "the probe is nested too deeply to compile");
           if (!(e instanceof CodegenError)) throw e;
@@ -72,7 +84,7 @@ export function compile(text: string, options: CompileOptions = {}): CompileResu
     }
   });
   if (diags.hasErrors()) return { ...analysis, ok: false, diagnostics: diags.sorted() };
-  return { ...analysis, script };
+  return { ...analysis, diagnostics: diags.sorted(), script };
 }
 
 function program(insns: Insn[], probeIndex: number, target: ProgramSpec["target"], location: Location, probeName: string): ProgramSpec {
@@ -90,21 +102,4 @@ function program(insns: Insn[], probeIndex: number, target: ProgramSpec["target"
 /** The disassembly of a compiled program, bpftool style, with map names. */
 export function disassembleProgram(script: CompiledScript, p: ProgramSpec): string {
   return disassemble(p.insns, { mapName: (fd: number) => script.maps[fd]?.name ?? `fd:${fd}` });
-}
-
-/** Whether any probe of the program calls exit(). */
-function callsExit(program: AnalyzeResult["program"]): boolean {
-  let found = false;
-  const visit = (node: unknown): void => {
-    if (found || node === null || typeof node !== "object") return;
-    if (Array.isArray(node)) return node.forEach(visit);
-    const n = node as { kind?: string; name?: string };
-    if (n.kind === "Call" && n.name === "exit") {
-      found = true;
-      return;
-    }
-    for (const [k, v] of Object.entries(node)) if (k !== "span" && k !== "type" && k !== "target") visit(v);
-  };
-  visit(program.probes);
-  return found;
 }

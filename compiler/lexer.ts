@@ -44,7 +44,7 @@ function matchAttachPoint(text: string, offset: number, tokens: IToken[]): RegEx
     const afterList = t === Comma && tokens[tokens.length - 2]?.tokenType === AttachPoint;
     if (!afterList && !(atTop && (t === RCurly || t === Semicolon))) return null;
   }
-  if (/^struct\b/.test(text.slice(offset, offset + 7))) return null;
+  if (/^(struct|union)\b/.test(text.slice(offset, offset + 7))) return null;
   let i = offset;
   let field = 0;
   let provider = "";
@@ -213,10 +213,17 @@ export const allTokens: TokenType[] = [
   BinaryOp,
 ];
 
+/**
+ * The lexer's options. Chevrotain's validations of the token definitions are skipped at run time
+ * (they cost milliseconds of every start; test/unit/grammar.test.ts runs them). safeMode: no
+ * first-character tables, which take longer to build than they save on scripts of ordinary size.
+ */
+export const LEXER_CONFIG = { positionTracking: "onlyOffset", safeMode: true, skipValidations: true } as const;
+
 let lexer: InstanceType<typeof Lexer> | undefined;
 
 export function tokenize(text: string) {
-  lexer ??= new Lexer(allTokens, { positionTracking: "onlyOffset", safeMode: true, skipValidations: true });
+  lexer ??= new Lexer(allTokens, LEXER_CONFIG);
   return lexer.tokenize(text);
 }
 export { EOF as EOFToken } from "./chevrotain.js";

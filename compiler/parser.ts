@@ -4,7 +4,9 @@
 import type * as A from "./ast.js";
 import { Diagnostics } from "./diagnostics.js";
 import { EmbeddedActionsParser, EMPTY_ALT, tokenMatcher, type IToken, type TokenType } from "./chevrotain.js";
+import { atCDefinition, parseCDefinition, type CStructDecl } from "./cstruct.js";
 import * as L from "./lexer.js";
+import { isPredefinedMacro, macroText, preprocess, type IncludeLine, type Macro } from "./preprocess.js";
 import { Source, type Span } from "./source.js";
 
 const tokSpan = (t: IToken): Span => ({ start: t.startOffset, end: t.startOffset + Math.max(1, t.image.length) });
@@ -78,12 +80,17 @@ const errorMessages = {
 
 type Rule<T> = (idx?: number) => T;
 
-class Parser extends EmbeddedActionsParser {
+export class Parser extends EmbeddedActionsParser {
   /** Set before each parse: where integer and string errors go. */
   diags!: Diagnostics;
 
-  constructor() {
-    super(L.allTokens, { errorMessageProvider: errorMessages, maxLookahead: 2, skipValidations: true, traceInitPerf: process.env["BPFTS_TRACE_INIT"] !== undefined });
+  /**
+   * validate: run chevrotain's checks of the grammar (ambiguities, left recursion, ...), which
+   * throw on a mistake. They cost milliseconds of every start, so only test/unit/grammar.test.ts
+   * asks for them.
+   */
+  constructor({ validate = false }: { validate?: boolean } = {}) {
+    super(L.allTokens, { errorMessageProvider: errorMessages, maxLookahead: 2, skipValidations: !validate, traceInitPerf: process.env["BPFTS_TRACE_INIT"] !== undefined });
     this.performSelfAnalysis();
   }
 
@@ -474,7 +481,8 @@ class Parser extends EmbeddedActionsParser {
           const close = this.CONSUME2(L.RParen);
           return this.ACTION((): A.Expr => {
             const span = { start: open.startOffset, end: close.startOffset + 1 };
-            if (elems.length === 1) return elems[0]!;
+            // A parenthesised expression's span takes in its parentheses, as bpftrace's does.
+            if (elems.length === 1) return { ...elems[0]!, span };
             return { kind: "Tuple", elems, span };
           });
         },
@@ -560,9 +568,43 @@ export function unescapeString(body: string): { value: string; error?: { offset:
 
 let parser: Parser | undefined;
 
+/**
+ * Replaces each identifier that names an object-like macro by the tokens of its value, placed
+ * where the identifier was (as bpftrace's lexer does with the macros clang reports).
+ */
+function expandMacros(tokens: IToken[], macros: Map<string, Macro>, reserved: (name: string) => boolean): IToken[] {
+  const out: IToken[] = [];
+  const cache = new Map<string, IToken[] | undefined>();
+  for (const t of tokens) {
+    const name = t.image;
+    if (t.tokenType !== L.Ident || !macros.has(name) || isPredefinedMacro(name) || reserved(name)) {
+      out.push(t);
+      continue;
+    }
+    if (!cache.has(name)) {
+      const text = macroText(macros, name);
+      // Lexed inside braces, so that the value never reads as an attach point.
+      const lexed = text === undefined ? undefined : L.tokenize(`{ ${text}`);
+      cache.set(name, lexed === undefined || lexed.errors.length > 0 ? undefined : lexed.tokens.slice(1));
+    }
+    const value = cache.get(name);
+    if (value === undefined) out.push(t);
+    else for (const v of value) out.push({ ...v, startOffset: t.startOffset, endOffset: t.endOffset });
+  }
+  return out;
+}
+
 export interface ParseOptions {
   /** Positional parameters ($1, $2, ...), used inside attach points. */
   params?: string[];
+  /** Headers included before the script's own includes (--include FILE: `#include <FILE>`). */
+  includeFiles?: string[];
+  /** Directories `#include` searches first (-I DIR). */
+  includeDirs?: string[];
+  /** Where `#include "file"` looks first: the script's directory (the working directory for -e). */
+  scriptDir?: string;
+  /** Names no macro replaces (builtins and functions, which bpftrace's lexer reads as such). */
+  reserved?: (name: string) => boolean;
 }
 
 export interface ParseResult {
@@ -579,12 +621,24 @@ export function parse(source: Source, options: ParseOptions = {}, diags: Diagnos
     diags.error({ start: e.offset, end: e.offset + e.length }, isUnterminated ? "unterminated string" : `unexpected character '${source.text.slice(e.offset, e.offset + Math.min(e.length, 1))}'`);
   }
   const includes: string[] = [];
+  const includeLines: IncludeLine[] = (options.includeFiles ?? []).map((name) => ({ name, angled: true }));
+  const defines: string[] = [];
   for (const d of lex.groups["directives"] ?? []) {
     const text = d.image.trimEnd();
-    if (/^#\s*include\b/.test(text)) includes.push(text);
-    else diags.error(tokSpan(d), `preprocessor directive '${text.split(/\s+/)[0]}' is not supported (only #include lines are accepted, and ignored)`);
+    if (/^#\s*include\b/.test(text)) {
+      includes.push(text);
+      const m = /^(#\s*include\s*)(<([^>\n]*)>|"([^"\n]*)")\s*$/.exec(text);
+      if (m === null) diags.error(tokSpan(d), "#include expects <FILE> or \"FILE\"");
+      else includeLines.push({ name: m[3] ?? m[4]!, angled: m[3] !== undefined, span: { start: d.startOffset + m[1]!.length, end: d.startOffset + m[1]!.length + m[2]!.length } });
+    } else if (/^#\s*define\s+[A-Za-z_]/.test(text)) {
+      includes.push(text);
+      defines.push(text.replace(/^#\s*define\s+/, ""));
+    } else diags.error(tokSpan(d), `preprocessor directive '${text.split(/\s+/)[0]}' is not supported (only #include and #define lines are)`);
   }
-  const tokens = lex.tokens.filter((t) => {
+  const pp = includeLines.length > 0 || defines.length > 0 ? preprocess(includeLines, defines, { includeDirs: options.includeDirs ?? [], ...(options.scriptDir !== undefined ? { scriptDir: options.scriptDir } : {}) }) : undefined;
+  for (const e of pp?.errors ?? []) diags.error(e.include.span ?? { start: 0, end: 0 }, e.include.span ? e.message : `${e.message} (--include)`);
+  const lexed = pp === undefined ? lex.tokens : expandMacros(lex.tokens, pp.macros, options.reserved ?? (() => false));
+  const tokens = lexed.filter((t) => {
     if (t.tokenType === L.UnterminatedString) {
       diags.error(tokSpan(t), "unterminated string");
       return false;
@@ -596,11 +650,14 @@ export function parse(source: Source, options: ParseOptions = {}, diags: Diagnos
     return true;
   });
   const probes: A.Probe[] = [];
+  const structs: CStructDecl[] = [];
   let i = 0;
   while (i < tokens.length) {
     const t = tokens[i]!;
-    if (t.tokenType === L.Struct) {
-      i = skipStructDefinition(tokens, i, diags);
+    if (atCDefinition(tokens, i)) {
+      const def = parseCDefinition(tokens, i, diags);
+      structs.push(...def.decls);
+      i = def.next;
       continue;
     }
     if (t.tokenType !== L.AttachPoint) {
@@ -624,7 +681,7 @@ export function parse(source: Source, options: ParseOptions = {}, diags: Diagnos
     }
     i = end;
   }
-  const program: A.Program = { kind: "Program", includes, probes, span: { start: 0, end: source.text.length } };
+  const program: A.Program = { kind: "Program", includes, structs, probes, span: { start: 0, end: source.text.length } };
   if (tokens.length === 0 && diags.list.length === 0) diags.error({ start: source.text.length, end: source.text.length }, "the program has no probes");
   return { program, diagnostics: diags };
 }
@@ -634,7 +691,7 @@ function nextProbeStart(tokens: IToken[], from: number): number {
   for (let j = from; j < tokens.length; j++) {
     const t = tokens[j]!.tokenType;
     if (t === L.AttachPoint && tokens[j - 1]?.tokenType !== L.Comma) return j;
-    if (t === L.Struct && (tokens[j - 1]?.tokenType === L.RCurly || tokens[j - 1]?.tokenType === L.Semicolon) && depthBefore(tokens, j) === 0) return j;
+    if (atCDefinition(tokens, j) && (tokens[j - 1]?.tokenType === L.RCurly || tokens[j - 1]?.tokenType === L.Semicolon) && depthBefore(tokens, j) === 0) return j;
   }
   return tokens.length;
 }
@@ -646,24 +703,6 @@ function depthBefore(tokens: IToken[], j: number): number {
     else if (tokens[k]!.tokenType === L.RCurly) depth = Math.max(0, depth - 1);
   }
   return depth;
-}
-
-/** Reports a top-level `struct X { ... };` and returns the index after it. */
-function skipStructDefinition(tokens: IToken[], i: number, diags: Diagnostics): number {
-  const start = tokens[i]!;
-  const name = tokens[i + 1]?.tokenType === L.Ident ? tokens[i + 1]!.image : "";
-  let j = i + 1;
-  while (j < tokens.length && tokens[j]!.tokenType !== L.LCurly) j++;
-  let depth = 0;
-  for (; j < tokens.length; j++) {
-    if (tokens[j]!.tokenType === L.LCurly) depth++;
-    else if (tokens[j]!.tokenType === L.RCurly && --depth === 0) break;
-  }
-  const endTok = tokens[Math.min(j, tokens.length - 1)]!;
-  diags.error({ start: start.startOffset, end: tokSpan(endTok).end }, `struct definitions are not supported${name ? ` (struct ${name})` : ""}`);
-  j++;
-  if (tokens[j]?.tokenType === L.Semicolon) j++;
-  return j;
 }
 
 /**

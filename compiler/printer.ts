@@ -3,6 +3,7 @@
 // as `/ expr /`. Parentheses appear only where precedence or associativity needs them, so
 // printing a parsed program and parsing the text again gives the same AST (spans aside).
 import type * as A from "./ast.js";
+import { printCStruct } from "./cstruct.js";
 
 const INDENT = "    ";
 
@@ -254,11 +255,12 @@ function printProbe(p: A.Probe, out: string[]): void {
   out.push("}");
 }
 
-/** A program as source text: `#include` lines, then the probes separated by blank lines. */
+/** A program as source text: `#include` lines, struct definitions, then the probes separated by blank lines. */
 export function printProgram(program: A.Program): string {
   const out: string[] = [];
   for (const inc of program.includes) out.push(inc);
-  if (program.includes.length > 0 && program.probes.length > 0) out.push("");
+  for (const d of program.structs ?? []) if (!d.nested) out.push(printCStruct(d));
+  if (out.length > 0 && program.probes.length > 0) out.push("");
   program.probes.forEach((p, i) => {
     if (i > 0) out.push("");
     printProbe(p, out);

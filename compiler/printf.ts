@@ -234,6 +234,9 @@ export function parseFormat(fmt: string): ParseFormatResult {
 
     if (star) return fail(i, "'*' width and precision are not supported");
     if (tooLarge) return fail(i, `field width or precision larger than ${MAX_FIELD_WIDTH}`);
+    if (kind === "buffer" && i - start !== conversion.length + 1) {
+      return fail(i, `%${conversion} takes no flags, width, precision or length modifier`);
+    }
     if (lengthModifier !== "" && (kind === "char" || kind === "string" || kind === "buffer")) {
       return fail(i, `length modifier '${lengthModifier}' is not allowed with %${conversion}`);
     }

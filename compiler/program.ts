@@ -9,10 +9,10 @@ import type { Type } from "./types.js";
 /** BPF program types used (values of the kernel's enum bpf_prog_type). */
 export const PROG_TYPE = { kprobe: 2, tracepoint: 5, perf_event: 7, raw_tracepoint: 17 } as const;
 
-export type MapKind = "hash" | "percpu_hash" | "array" | "percpu_array" | "ringbuf";
+export type MapKind = "hash" | "percpu_hash" | "array" | "percpu_array" | "ringbuf" | "stack_trace";
 
 /** The kernel's map types (enum bpf_map_type). */
-export const MAP_TYPE: Record<MapKind, number> = { hash: 1, array: 2, percpu_hash: 5, percpu_array: 6, ringbuf: 27 };
+export const MAP_TYPE: Record<MapKind, number> = { hash: 1, array: 2, percpu_hash: 5, percpu_array: 6, stack_trace: 7, ringbuf: 27 };
 
 /** How a map's value bytes are laid out (per CPU for per-CPU maps). */
 export type ValueLayout =
@@ -48,6 +48,11 @@ export interface MapSpec {
     /** Keyless hist/lhist stored as an array indexed by bucket. */
     bucketArray?: boolean;
   };
+  /**
+   * For stack-trace maps (`.stack_N`, kind stack_trace): the frame limit N, and the map's number
+   * among the script's stack maps, which stack values carry (see compiler/codegen/maps.ts).
+   */
+  stack?: { limit: number; ordinal: number };
 }
 
 /** A field of a ring-buffer record: bytes [offset, offset + size of type) after the 8-byte id. */
@@ -64,7 +69,16 @@ export type EventSpec =
   | { kind: "clear_map"; map: string }
   | { kind: "zero_map"; map: string }
   | { kind: "time"; format: string }
-  | { kind: "exit" };
+  | { kind: "exit" }
+  /** cat(fmt, ...) and system(fmt, ...): the format's arguments, laid out as printf's. */
+  | { kind: "cat" | "system"; segments: Segment[]; args: RecordField[]; size: number }
+  /** join(argv, delim): `maxArgs` NUL-terminated strings of `argSize` bytes; an empty one ends the list. */
+  | { kind: "join"; delim: string; maxArgs: number; argSize: number }
+  /**
+   * -k/-kk: a helper call failed (the record holds its i64 return value). Where it was called:
+   * the script's name, 1-based line and column, the span's length and the source line's text.
+   */
+  | { kind: "helper_error"; helper: string; file: string; line: number; column: number; length: number; source: string };
 
 export interface ProgramSpec {
   /** A name for the kernel (at most 15 characters). */
@@ -85,11 +99,8 @@ export interface ProgramSpec {
   mapRelocations: Array<{ slot: number; map: number }>;
 }
 
-/**
- * Slots of the `.state` array map, written by user space before any probe runs; `exiting` is
- * set by exit(), and then every probe of the script returns at once.
- */
-export const STATE = { startNs: 0, cpid: 8, exiting: 16, size: 24 } as const;
+/** Slots of the `.state` array map, written by user space before any probe runs. */
+export const STATE = { startNs: 0, cpid: 8, size: 16 } as const;
 
 /** Slots of the per-CPU `.counters` array map, summed and reported at exit. */
 export const COUNTERS = { lostEvents: 0, mapUpdateFailures: 8, size: 16 } as const;

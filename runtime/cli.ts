@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // The bpfts command. Start-up cost matters: only node builtins and ./options.js are imported
 // eagerly; the compiler (and chevrotain under it) is imported only once a program must be read,
-// so --help and --version never load it.
+// so --help and --version never load it. Output goes straight to fds 1 and 2 (fdWriter), which
+// spares Node's stream modules. The installed command runs this file bundled (scripts/bundle.mjs).
 //
 // Exit status: 0 success; 1 bad usage, unreadable script or errors in the program; 2 an internal
 // error (a bug: `bpfts: internal error: ...`, never for bad input). No stack trace is printed
 // unless -d is given. The status goes through process.exitCode so that output is flushed.
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { HELP_TEXT, parseArgs, USAGE_HINT, useColor, type CliOptions, type ProgramSource } from "./options.js";
 import type { CompiledScript } from "../compiler/program.js";
 import type { Symbolizer } from "./format/values.js";
@@ -15,12 +16,43 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_INTERNAL = 2;
 
-/** A failure to report as `bpfts: error: MESSAGE` (bad input, not a bug). */
+/** A failure to report as `ERROR: MESSAGE` (bad input, not a bug), as bpftrace reports it. */
 class CliError extends Error {}
 
-const out = (text: string) => void process.stdout.write(text);
-const err = (text: string) => void process.stderr.write(text);
-const fail = (message: string) => err(`bpfts: error: ${message}\n`);
+/**
+ * A writer to fd 1 or 2 with writeSync: what process.stdout and process.stderr do on Linux anyway
+ * (they write synchronously to files, pipes and terminals), without loading Node's stream modules
+ * (several ms of every start). A closed pipe (`bpfts --help | head -1`) ends that output quietly;
+ * any other write error is a bug (status 2). A non-blocking fd that is full is waited for.
+ */
+function fdWriter(fd: number): (text: string) => void {
+  let open = true;
+  return (text) => {
+    if (!open || text.length === 0) return;
+    const bytes = Buffer.from(text, "utf8");
+    for (let done = 0; done < bytes.length; ) {
+      try {
+        done += writeSync(fd, bytes, done);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "EAGAIN") {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+          continue;
+        }
+        open = false;
+        if (code === "EPIPE") process.exitCode ??= EXIT_OK;
+        else process.exitCode = EXIT_INTERNAL;
+        return;
+      }
+    }
+  };
+}
+
+const out = fdWriter(1);
+const err = fdWriter(2);
+// Errors without a source position read like bpftrace's; those with one are the compiler's
+// `FILE:LINE:COL: error: ...` diagnostics.
+const fail = (message: string) => err(`ERROR: ${message}\n`);
 
 async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv);
@@ -30,8 +62,10 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_FAILURE;
   }
   const opts = parsed.options;
-  // Decided once, here, for everything printed to stderr.
-  const color = useColor(opts.color, process.stderr, process.env);
+  // Decided once, for everything printed to stderr, when something is: process.stderr (a stream)
+  // costs a few ms to set up.
+  let decided: boolean | undefined;
+  const color = () => (decided ??= useColor(opts.color, process.stderr, process.env));
   switch (opts.action) {
     case "help":
       out(HELP_TEXT);
@@ -39,9 +73,11 @@ async function main(argv: string[]): Promise<number> {
     case "version":
       out(`bpfts v${version()}\n`);
       return EXIT_OK;
-    case "info":
-      fail("--info is not supported by bpfts");
-      return EXIT_FAILURE;
+    case "info": {
+      const { collectInfo, formatInfo } = await import("./info.js");
+      out(formatInfo(collectInfo(version())));
+      return EXIT_OK;
+    }
     case "list":
       return listProbes(opts);
     case "run":
@@ -52,13 +88,17 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Reads, parses and type-checks the program; then checks, dumps, emits or runs it. */
-async function compile(opts: CliOptions, color: boolean): Promise<number> {
+async function compile(opts: CliOptions, color: () => boolean): Promise<number> {
   const program = opts.program!;
   const text = await readProgram(program);
   const options = {
     file: program.kind === "file" ? program.path : "stdin",
     params: opts.params,
+    includeFiles: opts.includeFiles,
+    includeDirs: opts.includeDirs,
     childCommand: opts.command !== undefined,
+    unsafe: opts.unsafe,
+    helperChecks: opts.helperChecks,
     ...(opts.pid !== undefined ? { pid: opts.pid } : {}),
   };
   const generate = opts.action === "run" || opts.emit !== undefined;
@@ -67,7 +107,7 @@ async function compile(opts: CliOptions, color: boolean): Promise<number> {
   const { analyze, formatDiagnostics } = await import("../compiler/index.js");
   const result = generate ? (await import("../compiler/compile.js")).compile(text, options) : analyze(text, options);
   const diagnostics = opts.noWarnings ? result.diagnostics.filter((d) => d.severity !== "warning") : result.diagnostics;
-  if (diagnostics.length > 0) err(formatDiagnostics(diagnostics, result.source, { color }));
+  if (diagnostics.length > 0) err(formatDiagnostics(diagnostics, result.source, { color: color() }));
   if (opts.action === "dump") {
     const { dumpAst } = await import("../compiler/dump.js");
     out(dumpAst(result.program));
@@ -103,10 +143,11 @@ async function emit(script: CompiledScript, kind: "asm" | "json"): Promise<strin
 
 /** Attaches the compiled script and prints its output: the kernel backend. */
 async function runProbes(opts: CliOptions, script: CompiledScript): Promise<number> {
+  const catBytesMax = (await import("./commands.js")).catBytesMax(process.env);
+  if (typeof catBytesMax !== "number") throw new CliError(catBytesMax.error);
   let write = out;
   let outFd: number | undefined;
   if (opts.outputFile !== undefined) {
-    const { openSync, writeSync } = await import("node:fs");
     try {
       outFd = openSync(opts.outputFile, "w");
     } catch (e) {
@@ -128,13 +169,14 @@ async function runProbes(opts: CliOptions, script: CompiledScript): Promise<numb
       sink: await outputSink(opts, write, symbolize),
       symbolize,
       quiet: opts.quiet,
+      catBytesMax,
       notifyAttached: process.env["__BPFTRACE_NOTIFY_PROBES_ATTACHED"] !== undefined,
       ...traced.options,
     });
     return exitCode;
   } finally {
     await traced.close();
-    if (outFd !== undefined) (await import("node:fs")).closeSync(outFd);
+    if (outFd !== undefined) closeSync(outFd);
   }
 }
 
@@ -201,14 +243,6 @@ function version(): string {
     }
   }
   throw new Error("cannot find bpfts's package.json");
-}
-
-// A closed pipe (`bpfts --help | head -1`) is not an error worth a message.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exitCode ??= EXIT_OK;
-    else process.exitCode = EXIT_INTERNAL;
-  });
 }
 
 const argv = process.argv.slice(2);

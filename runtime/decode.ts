@@ -6,21 +6,34 @@
 // - strings are fixed-size buffers, cut at the first NUL (a full buffer without NUL is kept whole);
 //   they decode to raw bytes (Uint8Array) so that bytes that are not UTF-8 survive;
 // - tuples are laid out like C structs (structLayout); ints inside keep their declared size;
+// - structs and arrays are C's (compiler/cstruct.ts): one value per member or element;
 // - usym is {addr: u64, pid: u64} (the pid of the process the address belongs to);
 // - probe is a u64 probe id (resolved through the probe name table);
+// - buffer is {length: u8, data: u8[size]}; inet {af: i64, addr: u8[16]}, turned into its text;
+// - resolved is a u64 (a time, cgroup id, errno or uid) turned into its text (format/resolve.ts);
+// - ustack and kstack are a u64 stack value (compiler/codegen/maps.ts), whose frames are read from
+//   the script's stack maps by a StackReader (runtime/stacks.ts): without one they cannot be decoded;
 // - a ring buffer record is a u64 event id followed by the event's fields;
 // - per-CPU map values hold one roundUp(valueSize, 8)-byte slot per possible CPU, combined here.
 import { structLayout } from "../compiler/codegen/maps.js";
 import type { EventSpec, ValueLayout } from "../compiler/program.js";
 import { sizeOf, type Type, typeName } from "../compiler/types.js";
-import type { AvgValue, Value } from "./format/values.js";
+import { inetText, resolvedText } from "./format/resolve.js";
+import type { AvgValue, UstackValue, Value } from "./format/values.js";
+
+/** Reads a stack value's frames from the stack maps (runtime/stacks.ts). */
+export type StackReader = (type: Extract<Type, { kind: "ustack" | "kstack" }>, raw: bigint) => UstackValue;
 
 /** A ring buffer record, decoded. */
 export interface DecodedRecord {
   /** The event id: an index into the script's `events`. */
   id: number;
   event: EventSpec;
-  /** printf: one value per argument; print_value: the one value; other events: none. */
+  /**
+   * printf, cat, system: one value per argument; print_value: the one value; join: the strings
+   * (raw bytes, up to the first empty one); helper_error: the helper's return value (int64);
+   * other events: none.
+   */
   values: Value[];
 }
 
@@ -69,10 +82,10 @@ function probeName(id: bigint, probeNames: readonly string[]): string {
 
 /**
  * Decodes a value of `type` stored at `bytes[offset..]`. `probeNames` (indexed by probe id)
- * resolves values of type probe. Aggregation values are per-CPU data: see combinePerCpu.
- * Throws RangeError when the buffer is too short.
+ * resolves values of type probe, `stacks` those of type ustack and kstack. Aggregation values are
+ * per-CPU data: see combinePerCpu. Throws RangeError when the buffer is too short.
  */
-export function decodeValue(type: Type, bytes: Uint8Array, offset = 0, probeNames: readonly string[] = []): Value {
+export function decodeValue(type: Type, bytes: Uint8Array, offset = 0, probeNames: readonly string[] = [], stacks?: StackReader): Value {
   switch (type.kind) {
     case "int":
       return decodeInt(bytes, offset, type.size, type.signed);
@@ -85,8 +98,34 @@ export function decodeValue(type: Type, bytes: Uint8Array, offset = 0, probeName
     case "tuple": {
       need(bytes, offset, sizeOf(type), typeName(type));
       const { offsets } = structLayout(type.elems);
-      return type.elems.map((t, i) => decodeValue(t, bytes, offset + offsets[i]!, probeNames));
+      return type.elems.map((t, i) => decodeValue(t, bytes, offset + offsets[i]!, probeNames, stacks));
     }
+    case "struct": {
+      need(bytes, offset, type.size, typeName(type));
+      return type.fields.map((f) => {
+        if (f.bitfield === undefined || f.type.kind !== "int") return decodeValue(f.type, bytes, offset + f.offset, probeNames, stacks);
+        // As bpftrace 0.17 prints a bit-field: its type's bytes from the byte of its first bit,
+        // neither shifted nor masked (bytes past the struct read as 0).
+        const region = new Uint8Array(f.type.size);
+        region.set(bytes.subarray(offset + f.offset, Math.min(offset + type.size, offset + f.offset + f.type.size)));
+        return decodeInt(region, 0, f.type.size, f.type.signed);
+      });
+    }
+    case "array": {
+      const size = sizeOf(type.elem);
+      need(bytes, offset, size * type.count, typeName(type));
+      return Array.from({ length: type.count }, (_, i) => decodeValue(type.elem, bytes, offset + i * size, probeNames, stacks));
+    }
+    case "buffer": {
+      need(bytes, offset, type.size + 1, typeName(type));
+      const length = Math.min(bytes[offset]!, type.size);
+      return { length, bytes: bytes.slice(offset + 1, offset + 1 + type.size) };
+    }
+    case "inet":
+      need(bytes, offset, 24, typeName(type));
+      return inetText(decodeInt(bytes, offset, 8, true), bytes.subarray(offset + 8, offset + 24));
+    case "resolved":
+      return resolvedText(type.how, type.arg, decodeInt(bytes, offset, 8, false));
     case "usym": {
       const pid = decodeInt(bytes, offset + 8, 8, false);
       return pid === 0n ? { addr: decodeInt(bytes, offset, 8, false) } : { addr: decodeInt(bytes, offset, 8, false), pid: Number(pid) };
@@ -94,7 +133,11 @@ export function decodeValue(type: Type, bytes: Uint8Array, offset = 0, probeName
     case "probe":
       return probeName(decodeInt(bytes, offset, 8, false), probeNames);
     case "ustack":
-      throw new Error("decode: ustack values are not supported yet");
+    case "kstack": {
+      const raw = decodeInt(bytes, offset, 8, false);
+      if (stacks === undefined) throw new Error(`decode: ${type.kind} values are read from the stack maps: no stack reader given`);
+      return stacks(type, raw);
+    }
     case "agg":
       throw new TypeError(`decode: a ${typeName(type)} value is per-CPU data; use combinePerCpu`);
     case "void":
@@ -104,15 +147,15 @@ export function decodeValue(type: Type, bytes: Uint8Array, offset = 0, probeName
 }
 
 /** Decodes the fields of a map key (or any struct of fields) at `bytes[offset..]`. */
-export function decodeFields(fields: readonly Field[], bytes: Uint8Array, offset = 0, probeNames: readonly string[] = []): Value[] {
-  return fields.map((f) => decodeValue(f.type, bytes, offset + f.offset, probeNames));
+export function decodeFields(fields: readonly Field[], bytes: Uint8Array, offset = 0, probeNames: readonly string[] = [], stacks?: StackReader): Value[] {
+  return fields.map((f) => decodeValue(f.type, bytes, offset + f.offset, probeNames, stacks));
 }
 
 /**
  * Decodes one ring buffer record: a u64 event id, then the event's fields. Throws RangeError
  * for an id the script does not have, or a record too short for its event.
  */
-export function decodeRecord(events: readonly EventSpec[], probeNames: readonly string[], bytes: Uint8Array): DecodedRecord {
+export function decodeRecord(events: readonly EventSpec[], probeNames: readonly string[], bytes: Uint8Array, stacks?: StackReader): DecodedRecord {
   const raw = decodeInt(bytes, 0, 8, false);
   if (raw >= BigInt(events.length)) throw new RangeError(`decode: record with event id ${raw}, but the script has ${events.length} events`);
   const id = Number(raw);
@@ -120,12 +163,25 @@ export function decodeRecord(events: readonly EventSpec[], probeNames: readonly 
   let values: Value[] = [];
   switch (event.kind) {
     case "printf":
-      need(bytes, 8, event.size, `printf record (event ${id})`);
-      values = decodeFields(event.args, bytes, 8, probeNames);
+    case "cat":
+    case "system":
+      need(bytes, 8, event.size, `${event.kind} record (event ${id})`);
+      values = decodeFields(event.args, bytes, 8, probeNames, stacks);
+      break;
+    case "join":
+      need(bytes, 8, event.maxArgs * event.argSize, `join record (event ${id})`);
+      for (let i = 0; i < event.maxArgs; i++) {
+        const s = decodeValue({ kind: "string", size: event.argSize }, bytes, 8 + i * event.argSize) as Uint8Array;
+        if (s.length === 0) break;
+        values.push(s);
+      }
+      break;
+    case "helper_error":
+      values = [decodeInt(bytes, 8, 8, true)];
       break;
     case "print_value":
       need(bytes, 8, event.size, `print record (event ${id})`);
-      values = [decodeValue(event.value.type, bytes, 8 + event.value.offset, probeNames)];
+      values = [decodeValue(event.value.type, bytes, 8 + event.value.offset, probeNames, stacks)];
       break;
     default:
       break;
@@ -160,12 +216,12 @@ const ext = (signed: boolean, v: bigint): bigint => (signed ? BigInt.asIntN(64, 
  *   non-zero, compared signed or unsigned per the layout; 0 when no CPU has a value;
  * - avg ({count u64, total i64}): { count, total } summed; total as int64 when signed.
  */
-export function combinePerCpu(layout: ValueLayout, perCpu: readonly Uint8Array[], probeNames: readonly string[] = []): Value {
+export function combinePerCpu(layout: ValueLayout, perCpu: readonly Uint8Array[], probeNames: readonly string[] = [], stacks?: StackReader): Value {
   switch (layout.kind) {
     case "plain": {
       const first = perCpu[0];
       if (first === undefined) throw new RangeError("decode: no value buffer");
-      return decodeValue(layout.type, first, 0, probeNames);
+      return decodeValue(layout.type, first, 0, probeNames, stacks);
     }
     case "sum":
     case "buckets": {

@@ -32,11 +32,12 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, stat
 import * as nodePath from "node:path";
 import { ElfFile, processMappings, resolveTarget, TargetNotFoundError, type MemoryMapping } from "../compiler/elf/index.js";
 import { PROVIDERS, UNSUPPORTED_PROBES, type ProbeTarget, type ProbeType } from "../compiler/probes/index.js";
+import { SOFTWARE_EVENTS, softwareEvent } from "../compiler/probes/software.js";
 import type { CliOptions } from "./options.js";
 import { demangle, isMangled, objectSymbols, sortBytewise } from "./symbols.js";
 import { ensureTracefs, tracefsRoot } from "./tracefs.js";
 
-/** A problem with the pattern or its targets: printed as `bpfts: error: MESSAGE`, exit 1. */
+/** A problem with the pattern or its targets: printed as `ERROR: MESSAGE`, exit 1. */
 export class ListError extends Error {
   constructor(message: string) {
     super(message);
@@ -65,7 +66,8 @@ type Query =
   | { type: "fixed"; text: string }
   | { type: "tracepoint"; category?: Field; name?: Field; whole?: Field }
   | { type: "uprobe" | "uretprobe"; target: Field | undefined; func: Field }
-  | { type: "usdt"; target: Field | undefined; provider: Field | undefined; name: Field };
+  | { type: "usdt"; target: Field | undefined; provider: Field | undefined; name: Field }
+  | { type: "software"; event: Field };
 
 /** One line of output, and the lines -v prints under it. */
 interface Entry {
@@ -122,7 +124,7 @@ const TYPE_BY_NAME = new Map<string, ProbeType>();
 for (const p of PROVIDERS) for (const n of p.names) TYPE_BY_NAME.set(n, p.type);
 
 /** The probe types a wildcard probe type expands over (bpftrace's kernel and userspace lists). */
-const KERNEL_TYPES: readonly ProbeType[] = ["tracepoint"];
+const KERNEL_TYPES: readonly ProbeType[] = ["software", "tracepoint"];
 const USERSPACE_TYPES: readonly ProbeType[] = ["uprobe", "usdt"];
 
 const UNIT_RE = /^(s|ms|us|hz)$/;
@@ -134,6 +136,9 @@ const UNIT_RE = /^(s|ms|us|hz)$/;
 function parsePattern(pattern: string, opts: ListOptions): Query[] {
   const fields = splitPattern(pattern);
   const head = fields[0]!;
+  // Characters no probe type (or name glob) can hold: bpftrace's lexer stops at them.
+  const bad = head.quoted ? null : /[\s\\{};]/.exec(head.text);
+  if (bad !== null) throw new ListError(`invalid character '${bad[0]}' in search expression '${pattern}'`);
   if (hasWildcard(head)) {
     const userspace = opts.pid !== undefined || (fields.length >= 2 && fields[1]!.text.includes("/"));
     const typeRe = fieldRegExp(fields.length === 1 ? ANY : head);
@@ -189,6 +194,13 @@ function queryFor(type: ProbeType, rest: Field[], pattern: string, opts: ListOpt
       if (rest.length === 2 && rest[0]!.text !== "") return { type, target: rest[0]!, provider: undefined, name: rest[1]! };
       if (rest.length === 3 && rest[0]!.text !== "") return { type, target: rest[0]!, provider: rest[1]!.text === "" ? undefined : rest[1]!, name: rest[2]! };
       return bad("usdt:PATH:[PROVIDER:]NAME");
+    case "software":
+      if (rest.length !== 1 && rest.length !== 2) return bad("software:EVENT[:COUNT]");
+      if (!hasWildcard(rest[0]!) && softwareEvent(rest[0]!.text) === undefined) {
+        if (expanded) return undefined;
+        throw new ListError(`${rest[0]!.text} is not a software probe`);
+      }
+      return { type, event: rest[0]! };
   }
 }
 
@@ -214,6 +226,8 @@ function queryForTarget(t: ProbeTarget, quotedFunc: boolean): Query {
       return { type: t.type, target: f(t.path), func: f(t.func ?? "", quotedFunc) };
     case "usdt":
       return { type: "usdt", target: f(t.path), provider: t.provider === undefined ? undefined : f(t.provider), name: f(t.name) };
+    case "software":
+      return { type: "software", event: f(t.event) };
   }
 }
 
@@ -303,6 +317,14 @@ function listTracepoints(q: Extract<Query, { type: "tracepoint" }>, opts: ListOp
   });
 }
 
+// ---- software events ----------------------------------------------------------------------------
+
+/** The software events whose name or alias matches, as `software:NAME:` (bpftrace's form). */
+function listSoftware(q: Extract<Query, { type: "software" }>): Entry[] {
+  const re = fieldRegExp(q.event);
+  return SOFTWARE_EVENTS.filter((e) => re.test(e.name) || (e.alias !== "" && re.test(e.alias))).map((e) => ({ line: `software:${e.name}:`, details: [] }));
+}
+
 // ---- files --------------------------------------------------------------------------------------
 
 /** A file to search, and how its path is printed. */
@@ -313,7 +335,13 @@ interface TargetFile {
   display: string;
 }
 
-/** Files matching a path glob (`/usr/lib/*\/libc.so.*`), sorted. */
+/** Joins a path and a name, keeping the path as the user spelled it (`./dir` stays `./dir/x`). */
+function joinSpelled(base: string, name: string): string {
+  if (base === "") return name;
+  return base.endsWith("/") ? base + name : `${base}/${name}`;
+}
+
+/** Files matching a path glob (`/usr/lib/*\/libc.so.*`), sorted, spelled like the pattern. */
 function globFiles(pattern: string, cwd: string): string[] {
   const absolute = pattern.startsWith("/");
   const parts = pattern.split("/").filter((p, i) => p !== "" || i === 0);
@@ -323,7 +351,7 @@ function globFiles(pattern: string, cwd: string): string[] {
     const next: string[] = [];
     for (const b of bases) {
       if (!hasWildcard(part)) {
-        next.push(b === "" ? part : nodePath.join(b, part));
+        next.push(joinSpelled(b, part));
         continue;
       }
       const re = fieldRegExp({ text: part, quoted: false });
@@ -333,7 +361,7 @@ function globFiles(pattern: string, cwd: string): string[] {
       } catch {
         continue;
       }
-      for (const e of entries.sort()) if (re.test(e) && (part.startsWith(".") || !e.startsWith("."))) next.push(b === "" ? e : nodePath.join(b, e));
+      for (const e of entries.sort()) if (re.test(e) && (part.startsWith(".") || !e.startsWith("."))) next.push(joinSpelled(b, e));
     }
     bases = next;
   }
@@ -523,6 +551,8 @@ function expand(q: Query, opts: ListOptions): Entry[] {
       return listUprobes(q, opts);
     case "usdt":
       return listUsdt(q, opts);
+    case "software":
+      return listSoftware(q);
   }
 }
 
@@ -565,7 +595,7 @@ export interface ListIo {
   stderr: (text: string) => void;
 }
 
-/** `bpfts -l`: lists, prints, and returns the exit status (errors as `bpfts: error: ...`, 1). */
+/** `bpfts -l`: lists, prints, and returns the exit status (errors as `ERROR: ...`, 1). */
 export async function runList(opts: CliOptions, io: ListIo): Promise<number> {
   const listOpts: ListOptions = { verbose: opts.verbose, ...(opts.pid !== undefined ? { pid: opts.pid } : {}) };
   try {
@@ -580,7 +610,7 @@ export async function runList(opts: CliOptions, io: ListIo): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof ListError) {
-      io.stderr(`bpfts: error: ${e.message}\n`);
+      io.stderr(`ERROR: ${e.message}\n`);
       return 1;
     }
     throw e;
@@ -611,7 +641,7 @@ async function programAttachPoints(opts: CliOptions, io: ListIo): Promise<Progra
   }
   const { analyze, formatDiagnostics } = await import("../compiler/index.js");
   const { useColor } = await import("./options.js");
-  const result = analyze(text, { file: program.kind === "file" ? program.path : "stdin", params: opts.params });
+  const result = analyze(text, { file: program.kind === "file" ? program.path : "stdin", params: opts.params, unsafe: opts.unsafe });
   const diagnostics = opts.noWarnings ? result.diagnostics.filter((d) => d.severity !== "warning") : result.diagnostics;
   if (diagnostics.length > 0) io.stderr(formatDiagnostics(diagnostics, result.source, { color: useColor(opts.color, process.stderr, process.env) }));
   if (!result.ok) return undefined;

@@ -3,7 +3,7 @@
 // internal `.counters` and `.state` maps.
 import { HIST_BUCKETS, lhistBuckets } from "../compiler/codegen/maps.js";
 import { COUNTERS, type MapSpec, STATE } from "../compiler/program.js";
-import { combinePerCpu, decodeFields, decodeInt, perCpuStride, splitPerCpu } from "./decode.js";
+import { combinePerCpu, decodeFields, decodeInt, perCpuStride, splitPerCpu, type StackReader } from "./decode.js";
 import type { MapSnapshot } from "./format/text.js";
 import type { MapEntry, Value } from "./format/values.js";
 import { isErrno, MapType, native, UpdateFlags } from "./native.js";
@@ -14,6 +14,8 @@ export type ReadMethod = "batch" | "keys";
 export interface ReadMapOptions {
   /** Resolves values of type probe (indexed by probe id). */
   probeNames?: readonly string[];
+  /** Reads the frames of ustack and kstack values (runtime/stacks.ts). */
+  stacks?: StackReader;
   /** Default "batch" (falls back to "keys" where the kernel has no batch operations). */
   method?: ReadMethod;
   /** Entries per BPF_MAP_LOOKUP_BATCH call (default 1024; grown when a hash bucket does not fit). */
@@ -190,6 +192,7 @@ export function readMap(fd: number, spec: MapSpec, options: ReadMapOptions = {})
   const user = spec.user;
   if (user === undefined) throw new TypeError(`readMap: ${spec.name} is not a user map`);
   const probeNames = options.probeNames ?? [];
+  const stacks = options.stacks;
   let raw = readRawEntries(fd, spec, options.method, options.batchSize);
   const layout = user.layout;
   // A keyless count() is an array whose one element always exists: bpftrace prints it even at 0.
@@ -220,12 +223,12 @@ export function readMap(fd: number, spec: MapSpec, options: ReadMapOptions = {})
       const i = Number(b);
       g.counts[i] = combinePerCpu(layout, slots(spec, e.value)) as bigint;
     }
-    return [...groups.values()].map((g) => ({ key: decodeFields(user.keys, g.key, 0, probeNames), value: g.counts }));
+    return [...groups.values()].map((g) => ({ key: decodeFields(user.keys, g.key, 0, probeNames, stacks), value: g.counts }));
   }
 
   return raw.map((e): MapEntry => {
-    const key: Value[] = user.keys.length === 0 ? [] : decodeFields(user.keys, e.key, 0, probeNames);
-    return { key, value: combinePerCpu(layout, slots(spec, e.value), probeNames) };
+    const key: Value[] = user.keys.length === 0 ? [] : decodeFields(user.keys, e.key, 0, probeNames, stacks);
+    return { key, value: combinePerCpu(layout, slots(spec, e.value), probeNames, stacks) };
   });
 }
 

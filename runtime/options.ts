@@ -57,11 +57,11 @@ export interface CliOptions {
   verbose: boolean;
   /** -d: 1, -dd: 2. */
   debug: number;
-  /** -k: 1, -kk: 2 (checks of helper return values; accepted, no effect yet). */
+  /** -k: 1, -kk: 2 (run-time checks of helper return values: helper_error records). */
   helperChecks: number;
-  /** -I DIR (accepted, no effect). */
+  /** -I DIR: searched by #include before the system's directories. */
   includeDirs: string[];
-  /** --include FILE (accepted, no effect). */
+  /** --include FILE: as `#include <FILE>` before the script (its macros become known). */
   includeFiles: string[];
   unsafe: boolean;
   noWarnings: boolean;
@@ -78,7 +78,7 @@ export interface CliOptions {
 
 export type ParseResult =
   | { ok: true; options: CliOptions }
-  /** `message` has no `bpfts: error:` prefix (it may span lines); `usage`: follow it with the usage hint. */
+  /** `message` has no `ERROR:` prefix (it may span lines); `usage`: follow it with the usage hint. */
   | { ok: false; message: string; usage: boolean };
 
 export interface ParseEnvironment {
@@ -409,8 +409,8 @@ OPTIONS:
     -o FILE        redirect bpfts output to FILE
     -e 'program'   execute this program
     -h, --help     show this help message
-    -I DIR         add the directory to the include search path (no effect)
-    --include FILE add an #include file before preprocessing (no effect)
+    -I DIR         add the directory to the include search path
+    --include FILE add an #include file before preprocessing
     -l [search]    list probes
     -p PID         enable USDT probes on PID
     -c 'CMD'       run CMD and enable USDT probes on resulting process
@@ -419,7 +419,7 @@ OPTIONS:
     --unsafe       allow unsafe builtin functions
     -q             keep messages quiet
     -v             verbose messages
-    --info         print information about kernel BPF support (not supported)
+    --info         print information about kernel BPF support
     -k             emit a warning when a bpf helper returns an error (except read functions)
     -kk            check all bpf helper functions
     -V, --version  bpfts version

@@ -7,7 +7,7 @@ import { formatPrintf, type PrintfValue } from "./format/printf.js";
 import { formatValue, type ValueFormatOptions } from "./format/text.js";
 import { formatExitMaps, formatMap, type MapSnapshot } from "./format/text.js";
 import { percentilesText } from "./format/percentiles.js";
-import type { UsymValue, Value } from "./format/values.js";
+import type { BufferValue, UsymValue, Value } from "./format/values.js";
 
 /**
  * Where a running script's output goes. The session calls these in the order things happen;
@@ -25,6 +25,14 @@ export interface OutputSink {
   map(map: MapSnapshot, options: { top: number; div: number }): void;
   /** time(), formatted (a time() that cannot be formatted goes to stderr instead). */
   time(text: string): void;
+  /** cat(): the file's contents (a file that cannot be opened goes to stderr instead). */
+  cat(text: string): void;
+  /** system(): what the command wrote to its standard output. */
+  syscall(text: string): void;
+  /** join(): the strings, joined by the delimiter (no newline). */
+  join(text: string): void;
+  /** -k/-kk: a helper call failed. */
+  helperError(error: HelperError): void;
   /** Records the kernel could not hand over (reported once, at exit, when there are any). */
   lostEvents(count: bigint): void;
   /** Map updates the kernel refused (reported once, at exit, when there are any). */
@@ -47,6 +55,10 @@ export function textSink(stdout: (s: string) => void, stderr: (s: string) => voi
     value: (type, value) => stdout(printValueText(type, value, format)),
     map: (m, o) => stdout(formatMap(m.name, m.keyTypes, m.valueType, m.entries, { ...o, ...format })),
     time: (text) => stdout(text),
+    cat: (text) => stdout(text),
+    syscall: (text) => stdout(text),
+    join: (text) => stdout(text + "\n"),
+    helperError: (e) => stdout(helperErrorText(e)),
     lostEvents: (count) => stdout(lostEventsLine(count)),
     mapUpdateFailures: (count) => stderr(mapUpdateFailuresLine(count)),
     exit: (maps) => {
@@ -90,6 +102,8 @@ function printfValue(field: RecordField, value: Value, options: ValueFormatOptio
       return { int: value as bigint, signed: t.signed, size: t.size };
     case "string":
       return value as string | Uint8Array;
+    case "buffer":
+      return value as BufferValue;
     default:
       // usym, probe, tuples: as print() shows them (an integer conversion of a usym gets its
       // address: see printfText).
@@ -97,9 +111,9 @@ function printfValue(field: RecordField, value: Value, options: ValueFormatOptio
   }
 }
 
-/** The text of a printf record. */
+/** The text of a printf record (and the file name of cat()'s, the command of system()'s). */
 export function printfText(
-  event: Extract<EventSpec, { kind: "printf" }>,
+  event: Extract<EventSpec, { kind: "printf" | "cat" | "system" }>,
   values: readonly Value[],
   options: ValueFormatOptions = {},
 ): string {
@@ -123,6 +137,64 @@ export function printfText(
 /** The text of print(value): the value as bpftrace shows it, then a newline. */
 export function printValueText(type: Type, value: Value, options: ValueFormatOptions = {}): string {
   return formatValue(type, value, options) + "\n";
+}
+
+// ---- join() and helper errors ------------------------------------------------------------------
+
+/** join(): the strings (raw bytes, decoded as UTF-8) separated by the delimiter. */
+export function joinText(delim: string, values: readonly Value[]): string {
+  return values.map((v) => (typeof v === "string" ? v : Buffer.from(v as Uint8Array).toString("utf8"))).join(delim);
+}
+
+/** A helper call that failed (-k, -kk), where it was called and what it returned. */
+export interface HelperError {
+  /** The helper as bpftrace names it ("map_delete_elem", "probe_read_str"). */
+  helper: string;
+  retcode: bigint;
+  /** The script's name ("stdin" for -e). */
+  file: string;
+  /** 1-based line and column of the call, the call's length on that line, and the line's text. */
+  line: number;
+  column: number;
+  length: number;
+  source: string;
+}
+
+/** strerror() texts (glibc's) of the errnos BPF helpers return. */
+const STRERROR: Record<number, string> = {
+  1: "Operation not permitted",
+  2: "No such file or directory",
+  3: "No such process",
+  4: "Interrupted system call",
+  7: "Argument list too long",
+  9: "Bad file descriptor",
+  11: "Resource temporarily unavailable",
+  12: "Cannot allocate memory",
+  13: "Permission denied",
+  14: "Bad address",
+  16: "Device or resource busy",
+  17: "File exists",
+  22: "Invalid argument",
+  28: "No space left on device",
+  34: "Numerical result out of range",
+  38: "Function not implemented",
+  95: "Operation not supported",
+};
+
+export function strerror(errno: number): string {
+  return STRERROR[errno] ?? `Unknown error ${errno}`;
+}
+
+/**
+ * bpftrace 0.17's warning for a failed helper call (on stdout, like bpftrace's): the position as
+ * FILE:LINE:COL-ENDCOL, the message, the source line (tabs as 4 spaces) and `~` under the call.
+ */
+export function helperErrorText(e: HelperError): string {
+  const r = e.retcode;
+  const what = r < 0n ? `${strerror(Number(-r))} (${r})` : `${r}`;
+  const before = [...e.source.slice(0, e.column - 1)].map((c) => (c === "\t" ? "    " : " ")).join("");
+  const line = e.source.replace(/\t/g, "    ");
+  return `${e.file}:${e.line}:${e.column}-${e.column + e.length}: WARNING: Failed to ${e.helper}: ${what}\n${line}\n${before}${"~".repeat(e.length)}\n`;
 }
 
 // ---- time() -------------------------------------------------------------------------------------

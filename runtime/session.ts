@@ -9,10 +9,13 @@
 //   3. the ring buffer consumer opened, BEGIN test-run (its records wait in the ring);
 //   4. "Attaching N probes..." (N counts BEGIN, END and every tracepoint a wildcard matches),
 //      every other probe attached, then __BPFTRACE_NOTIFY_PROBES_ATTACHED (stderr) if asked;
-//   5. records delivered in the order the kernel wrote them, BEGIN's first;
-//   6. stop: on exit() the records after it are dropped (bpftrace ignores them too); every
-//      probe detached; END test-run and its records delivered; "Lost N events" if any; "\n\n"
-//      and every user map by name; a warning on stderr when map updates failed;
+//   5. records delivered in the order the kernel wrote them, BEGIN's first; a system() record
+//      runs its command without blocking the event loop, the records behind it waiting (and
+//      not run after SIGINT);
+//   6. stop: on exit() the records after it are dropped (bpftrace ignores them too; probes
+//      keep running until detached, as bpftrace's do); every probe detached; END test-run and
+//      its records delivered; "Lost N events" if any; "\n\n" and every user map by name; a
+//      warning on stderr when map updates failed;
 //   7. everything closed, in reverse order, on every path (errors included).
 import { readFileSync } from "node:fs";
 import type { CompiledScript, MapSpec, ProgramSpec } from "../compiler/program.js";
@@ -20,19 +23,23 @@ import { MAP_TYPE } from "../compiler/program.js";
 import { closeQuietly, detachAll, errnoText, TraceError, type Detach } from "./attach/common.js";
 import { needsTracefs, planScript, type PlannedAttach } from "./attach/index.js";
 import { watchPid, type HeldChild } from "./child.js";
-import { decodeRecord } from "./decode.js";
+import { decodeRecord, type StackReader } from "./decode.js";
 import type { MapSnapshot } from "./format/text.js";
 import { clearMap, readCounters, readMapSnapshot, writeState, zeroMap } from "./maps.js";
 import { native, type Native, type NativeError, type RingBuffer } from "./native.js";
 import type { Symbolizer } from "./format/values.js";
-import { NOTIFY_ATTACHED_LINE, printfText, textSink, timeText, type OutputSink } from "./output.js";
+import { catFile, DEFAULT_CAT_BYTES_MAX, runCommand } from "./commands.js";
+import { joinText, NOTIFY_ATTACHED_LINE, printfText, textSink, timeText, type OutputSink } from "./output.js";
 import { ensureTracefs } from "./tracefs.js";
+import { stackReader } from "./stacks.js";
 
 export interface RunOptions {
   /** Receives everything bpftrace prints to stdout. */
   stdout: (s: string) => void;
   /** Receives errors and warnings. */
   stderr: (s: string) => void;
+  /** Receives the report of the error that ends a failed run (default: `stderr`). */
+  fatal?: (s: string) => void;
   /** Print __BPFTRACE_NOTIFY_PROBES_ATTACHED (to stderr, like bpftrace) once attached. */
   notifyAttached?: boolean;
   /** Stops the run like SIGINT does. */
@@ -52,8 +59,10 @@ export interface RunOptions {
   handleSignals?: boolean;
   /** Where the output goes (default: bpftrace's text, to `stdout` and `stderr`). */
   sink?: OutputSink;
-  /** Turns user-space addresses (usym, func) into symbol names in printf's %s. */
+  /** Turns addresses (usym, func, ustack and kstack frames) into symbol names, in printf's %s and, without a `sink`, everywhere. */
   symbolize?: Symbolizer;
+  /** cat() prints at most this many bytes of a file (bpftrace's $BPFTRACE_CAT_BYTES_MAX; default 10240). */
+  catBytesMax?: number;
   /** Called with a reader of every user map once they exist, and with undefined before they are closed. */
   exposeMaps?: (read: (() => MapSnapshot[]) | undefined) => void;
 }
@@ -125,8 +134,19 @@ class Session {
   private readonly resources = new Resources();
   private readonly detaches: Detach[] = [];
   private mapFds: number[] = [];
+  /** Reads ustack and kstack values' frames from the stack maps (once the maps exist). */
+  private stacks: StackReader | undefined;
   private readonly mapsByName = new Map<string, { fd: number; spec: MapSpec }>();
   private ring: RingBuffer | undefined;
+  /** The `.events` map, and whether its consumer is closed for good or paused (see pauseRing). */
+  private ringFd: number | undefined;
+  private closed = false;
+  private ringPaused = false;
+  /** Records taken from the ring, not handled yet (from queueHead on); see pump(). */
+  private queue: Uint8Array[] = [];
+  private queueHead = 0;
+  /** The system() command being run: the pump waits for it. */
+  private running: Promise<void> | undefined;
   /** After exit(): records are dropped until END runs (bpftrace does the same). */
   private dropping = false;
   private stopReason: StopReason | undefined;
@@ -134,7 +154,7 @@ class Session {
   private wake: (() => void) | undefined;
   private sinkCache: OutputSink | undefined;
   private get sink(): OutputSink {
-    return (this.sinkCache ??= this.options.sink ?? textSink(this.options.stdout, this.options.stderr));
+    return (this.sinkCache ??= this.options.sink ?? textSink(this.options.stdout, this.options.stderr, this.options.symbolize ? { symbolize: this.options.symbolize } : {}));
   }
 
   constructor(
@@ -157,16 +177,17 @@ class Session {
   }
 
   private async report(e: unknown): Promise<RunResult> {
+    const fatal = this.options.fatal ?? this.options.stderr;
     if (e instanceof TraceError) {
-      this.options.stderr(`bpfts: error: ${e.message}\n`);
+      fatal(`ERROR: ${e.message}\n`);
       return { exitCode: EXIT_ERROR };
     }
     if (e instanceof VerifierRejection) {
-      this.options.stderr(await e.report());
+      fatal(await e.report());
       return { exitCode: EXIT_INTERNAL };
     }
     const message = e instanceof Error ? e.message : String(e);
-    this.options.stderr(`bpfts: internal error: ${message}\n`);
+    fatal(`bpfts: internal error: ${message}\n`);
     return { exitCode: EXIT_INTERNAL };
   }
 
@@ -180,6 +201,7 @@ class Session {
 
     // 2. Maps, state, programs.
     this.createMaps();
+    this.stacks = stackReader([...this.mapsByName.values()], (m) => this.options.stderr(`ERROR: ${m}\n`));
     options.exposeMaps?.(() => this.snapshots());
     const state = this.internalMap(".state");
     if (state !== undefined) writeState(state, { startNs: process.hrtime.bigint(), cpid: options.cpid ?? options.child?.pid ?? 0 });
@@ -189,9 +211,12 @@ class Session {
     // 3. The ring buffer, then BEGIN.
     const events = this.internalMap(".events");
     if (events !== undefined) {
-      const ring = this.n.ringbufOpen(events, (records) => this.onRecords(records));
-      this.ring = ring;
-      this.resources.add(() => ring.close());
+      this.ringFd = events;
+      this.openRing();
+      this.resources.add(() => {
+        this.closed = true;
+        this.ring?.close();
+      });
     }
     const stopped = new Promise<void>((resolve) => {
       this.wake = resolve;
@@ -219,12 +244,17 @@ class Session {
     if (this.stopReason === "error") throw this.failure;
 
     // 6. Stop.
+    await this.settle(); // a system() command still running, and the records behind it
+    // exit() stops the run from user space, as in bpftrace: probes keep firing until they are
+    // detached. Like bpftrace's, our teardown is not instant: it waits one turn of the event loop
+    // (a millisecond), so that a traced process preempted by the exit record's wakeup runs on.
+    if (this.stopReason === "exit") await new Promise((resolve) => setTimeout(resolve, 1));
     detachAll(this.detaches);
-    this.poll(); // records written before the probes were detached (dropped after exit())
+    await this.drain(); // records written before the probes were detached (dropped after exit())
     this.dropping = false;
     const end = script.programs.findIndex((p) => p.target.type === "END");
     if (end >= 0) this.testRun(progFds[end]!, script.programs[end]!);
-    this.poll();
+    await this.drain();
     if (this.failure !== undefined) throw this.failure;
     const counters = this.internalMap(".counters");
     const losses = counters === undefined ? undefined : readCounters(counters);
@@ -267,15 +297,24 @@ class Session {
       view.setInt32(r.slot * 8 + 4, fd, true);
     }
     let fd: number;
-    try {
-      fd = this.n.progLoad({ type: p.progType, insns, license: "GPL", name: p.name, ...(expectedAttachType !== undefined ? { expectedAttachType } : {}) }).fd;
-    } catch (e) {
-      const err = e as NativeError;
-      if (err.code === "EPERM") throw new TraceError(`cannot load the program for ${p.probeName}: ${errnoText(e)}`);
-      throw new VerifierRejection(this.script, p, err);
+    // The verifier gives up with EAGAIN when a signal is pending (a Ctrl-C handler, a child
+    // exiting): it is retried, a few times, as libbpf does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fd = this.n.progLoad({ type: p.progType, insns, license: "GPL", name: p.name, ...(expectedAttachType !== undefined ? { expectedAttachType } : {}) }).fd;
+        break;
+      } catch (e) {
+        if ((e as NativeError).code !== "EAGAIN" || attempt >= 5) throw this.loadError(p, e);
+      }
     }
     this.resources.add(() => closeQuietly(fd));
     return fd;
+  }
+
+  private loadError(p: ProgramSpec, e: unknown): Error {
+    const err = e as NativeError;
+    if (err.code === "EPERM") return new TraceError(`cannot load the program for ${p.probeName}: ${errnoText(e)}`);
+    return new VerifierRejection(this.script, p, err);
   }
 
   /** Runs a BEGIN or END program once (BPF_PROG_TEST_RUN). */
@@ -328,39 +367,137 @@ class Session {
     this.wake?.();
   }
 
-  /** Delivers every record waiting in the ring buffer now. */
-  private poll(): void {
-    this.ring?.poll();
+  /** Delivers every record waiting in the ring buffer now (those a system() command waits for stay queued). */
+  private poll(): number {
+    return this.ring?.poll() ?? 0;
+  }
+
+  private openRing(): void {
+    if (this.ringFd === undefined || this.closed) return;
+    this.ring = this.n.ringbufOpen(this.ringFd, (records) => this.onRecords(records));
+    this.ringPaused = false;
+  }
+
+  /**
+   * While a system() command runs, the records behind it wait in `queue`, and no more are taken
+   * from the ring (closing the consumer; the kernel keeps what it holds, and counts what does not
+   * fit as lost): the queue never holds more than one ring's worth.
+   */
+  private pauseRing(): void {
+    if (this.ring === undefined || this.ring.closed) return;
+    this.ring.close();
+    this.ringPaused = true;
+  }
+
+  private resumeRing(): void {
+    if (this.ringPaused) this.openRing();
   }
 
   /** The ring buffer callback: records of one batch, in the kernel's order. Never throws. */
   private onRecords(records: Uint8Array[]): void {
-    for (const r of records) {
-      if (this.dropping || this.failure !== undefined) return;
+    if (this.queueHead === this.queue.length) {
+      this.queue = records;
+      this.queueHead = 0;
+    } else {
+      for (const r of records) this.queue.push(r);
+    }
+    this.pump();
+  }
+
+  /**
+   * Handles the queued records in order. A system() record starts its command and stops the pump
+   * until the command is done (and its output printed); then the pump goes on with the next one.
+   */
+  private pump(): void {
+    if (this.running !== undefined) return;
+    while (this.queueHead < this.queue.length) {
+      const r = this.queue[this.queueHead++]!;
+      if (this.dropping || this.failure !== undefined) continue;
+      let pending: Promise<void> | undefined;
       try {
-        this.handle(r);
+        pending = this.handle(r);
       } catch (e) {
-        this.failure = e;
-        this.requestStop("error");
+        this.fail(e);
+        continue;
+      }
+      if (pending !== undefined) {
+        this.pauseRing();
+        this.running = pending.then(
+          () => this.resumePump(),
+          (e: unknown) => {
+            this.fail(e);
+            this.resumePump();
+          },
+        );
         return;
       }
     }
+    this.queue = [];
+    this.queueHead = 0;
+    this.resumeRing();
   }
 
-  private handle(bytes: Uint8Array): void {
+  private resumePump(): void {
+    this.running = undefined;
+    this.pump();
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= e;
+    this.requestStop("error");
+  }
+
+  /** Resolves once no system() command runs and every queued record is handled. */
+  private async settle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+  }
+
+  /** Handles every record in the ring (probes detached: no more come), system() commands included. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      await this.settle();
+      if (this.poll() === 0 && this.running === undefined) return;
+    }
+  }
+
+  /** Handles one record; returns a promise when it started a system() command. */
+  private handle(bytes: Uint8Array): Promise<void> | undefined {
     const { script, options } = this;
-    const rec = decodeRecord(script.events, script.probeNames, bytes);
+    const rec = decodeRecord(script.events, script.probeNames, bytes, this.stacks);
     const event = rec.event;
     switch (event.kind) {
       case "printf":
         this.sink.printf(printfText(event, rec.values, this.options.symbolize ? { symbolize: this.options.symbolize } : {}));
         return;
+      case "cat": {
+        const path = printfText(event, rec.values, this.options.symbolize ? { symbolize: this.options.symbolize } : {});
+        const r = catFile(path, options.catBytesMax ?? DEFAULT_CAT_BYTES_MAX);
+        if ("error" in r) options.stderr(`ERROR: ${r.error}\n`);
+        else this.sink.cat(r.text);
+        return;
+      }
+      case "system": {
+        // After SIGINT the run ends as soon as it can: commands still waiting are not run.
+        if (this.stopReason === "signal") return;
+        const command = printfText(event, rec.values, this.options.symbolize ? { symbolize: this.options.symbolize } : {});
+        return runCommand(command).output.then((text) => {
+          if (!this.closed) this.sink.syscall(text);
+        });
+      }
+      case "join":
+        this.sink.join(joinText(event.delim, rec.values));
+        return;
+      case "helper_error": {
+        const { helper, file, line, column, length, source } = event;
+        this.sink.helperError({ helper, retcode: rec.values[0] as bigint, file, line, column, length, source });
+        return;
+      }
       case "print_value":
         this.sink.value(event.value.type, rec.values[0]!);
         return;
       case "print_map": {
         const m = this.userMap(event.map);
-        this.sink.map(readMapSnapshot(m.fd, m.spec, { probeNames: script.probeNames }), { top: event.top, div: event.div });
+        this.sink.map(readMapSnapshot(m.fd, m.spec, { probeNames: script.probeNames, stacks: this.stacks }), { top: event.top, div: event.div });
         return;
       }
       case "clear_map": {
@@ -396,7 +533,7 @@ class Session {
   private snapshots(): MapSnapshot[] {
     const out: MapSnapshot[] = [];
     for (const { fd, spec } of this.mapsByName.values()) {
-      if (spec.user !== undefined) out.push(readMapSnapshot(fd, spec, { probeNames: this.script.probeNames }));
+      if (spec.user !== undefined) out.push(readMapSnapshot(fd, spec, { probeNames: this.script.probeNames, stacks: this.stacks }));
     }
     return out;
   }

@@ -4,6 +4,8 @@
 //
 //   usym / func        "name"            no offset; C++ names demangled ("ns::Widget::frob(int)")
 //   ustack frames      "name+OFFSET"     OFFSET in decimal, from the function's start
+//   ustack(perf)       "name+OFFSET (/path/of/file)"
+//   kstack frames      "name+OFFSET"     from /proc/kallsyms (runtime/stacks.ts)
 //   not found          undefined         the formatter prints the address ("0x55d0c3b4a149", "0")
 //
 // Symbols come from the mapped file's .dynsym and .symtab and, as bcc does, from its separate
@@ -22,6 +24,7 @@ import { crc32 } from "node:zlib";
 import { ElfFile, parseProcMaps, type MemoryMapping } from "../compiler/elf/index.js";
 import type { Symbolizer } from "./format/values.js";
 import { native } from "./native.js";
+import { KernelSymbols } from "./stacks.js";
 
 // ---- demangling ---------------------------------------------------------------------------------
 
@@ -405,6 +408,8 @@ export class UserSymbols {
   readonly defaultPid: number | undefined;
   private readonly processes = new Map<number, ProcessState>();
   private readonly liveness = new Map<number, boolean>();
+  /** /proc/kallsyms, read at the first kernel address (after the script's programs are loaded: their symbols are there too). */
+  private readonly kernel = new KernelSymbols();
 
   constructor(opts: SymbolizerOptions = {}) {
     this.procRoot = opts.procRoot ?? "/proc";
@@ -525,12 +530,18 @@ export class UserSymbols {
     return undefined;
   }
 
-  /** bpftrace's text for an address: "name" (usym, func) or "name+offset" (ustack); undefined when unresolved. */
-  format(addr: bigint, info: { offset: boolean; pid?: number }): string | undefined {
+  /**
+   * bpftrace's text for an address: "name" (usym, func), "name+offset" (ustack frames),
+   * "name+offset (/path/of/the/file)" (ustack(perf) frames, `module`), or a kernel address's
+   * "name+offset" (kstack frames, `kernel`: /proc/kallsyms); undefined when unresolved.
+   */
+  format(addr: bigint, info: { offset: boolean; pid?: number; kernel?: boolean; module?: boolean }): string | undefined {
+    if (info.kernel) return this.kernel.format(addr, info.offset);
     const s = this.resolve(addr, info.pid ?? this.defaultPid);
     if (s === undefined) return undefined;
     const name = this.useDemangle ? demangle(s.name) : s.name;
-    return info.offset ? `${name}+${s.offset}` : name;
+    if (!info.offset) return name;
+    return info.module ? `${name}+${s.offset} (${s.module})` : `${name}+${s.offset}`;
   }
 
   /** This resolver as the formatters' Symbolizer callback. */

@@ -14,7 +14,7 @@ import { typeName, type Type } from "../compiler/types.js";
 import { bucketsOf, percentile, type Bucket } from "./format/percentiles.js";
 import { formatMap, formatValue, sortMapEntries, type MapSnapshot } from "./format/text.js";
 import type { AvgValue, BucketCounts, Value } from "./format/values.js";
-import { attachingLine, lostEventsLine, mapUpdateFailuresLine, NOTIFY_ATTACHED_LINE, printValueText, type OutputSink } from "./output.js";
+import { attachingLine, helperErrorText, lostEventsLine, mapUpdateFailuresLine, NOTIFY_ATTACHED_LINE, printValueText, type OutputSink } from "./output.js";
 import { runScript } from "./session.js";
 
 // ---- values ----------------------------------------------------------------------------------------
@@ -48,7 +48,7 @@ export interface Histogram extends ReadonlyArray<HistogramBucket> {
  * A value as the library hands it out, by the script's type:
  * - 64-bit integers, count(), sum(), min(), max() and avg(): bigint; smaller integers: number;
  * - strings and probe names: string (bytes that are not UTF-8 become U+FFFD);
- * - usym: its text; ustack: one text per frame;
+ * - usym: its text; ustack and kstack: one text per frame;
  * - tuples: arrays; stats(): { count, average, total }; hist() and lhist(): Histogram.
  */
 export type TraceValue = bigint | number | string | readonly string[] | StatsValue | Histogram | readonly TraceValue[];
@@ -85,6 +85,10 @@ export type TraceEvent =
   /** print(@map, top, div): `map` has every entry (top and div not applied; `text` applies them). */
   | { type: "map"; map: TraceMap; top: number; div: number; text: string }
   | { type: "time"; text: string }
+  /** cat(): the file's contents; system(): the command's output; join(): the strings, then "\n". */
+  | { type: "cat" | "syscall" | "join"; text: string }
+  /** A helper call failed (compiled with helper checks, -k/-kk); `text` is bpftrace's warning. */
+  | { type: "helper_error"; helper: string; retcode: bigint; line: number; column: number; text: string }
   /** Records the kernel could not hand over (the ring buffer was full); reported at the end. */
   | { type: "lost_events"; count: bigint; text: string }
   /** Map updates the kernel refused (a full map, usually); reported at the end. */
@@ -262,6 +266,7 @@ export function toTraceValue(type: Type, v: Value): TraceValue {
     case "usym":
       return formatValue(type, v);
     case "ustack":
+    case "kstack":
       return formatValue(type, v)
         .split("\n")
         .map((l) => l.trim())
@@ -391,8 +396,10 @@ class Session implements TraceSession {
       stdout: () => {},
       stderr: (s) => {
         if (s === NOTIFY_ATTACHED_LINE) this.signalAttached();
-        else if (/^bpfts: (internal )?error: /.test(s)) report += s;
         else this.push({ type: "warning", text: s });
+      },
+      fatal: (s) => {
+        report += s;
       },
       notifyAttached: true,
       signal: this.stopper.signal,
@@ -410,7 +417,7 @@ class Session implements TraceSession {
           return;
         }
         const first = report.split("\n")[0] ?? "";
-        const message = first.replace(/^bpfts: (internal )?error: /, "") || `the session failed (status ${exitCode})`;
+        const message = first.replace(/^(ERROR|bpfts: internal error): /, "") || `the session failed (status ${exitCode})`;
         const error = new SessionError(message, exitCode, report);
         this.finish(error);
         throw error;
@@ -435,6 +442,10 @@ class Session implements TraceSession {
       value: (type, value) => this.push({ type: "value", value: toTraceValue(type, value), valueType: typeName(type), text: printValueText(type, value) }),
       map: (m, o) => this.push({ type: "map", map: new MapView(m), top: o.top, div: o.div, text: formatMap(m.name, m.keyTypes, m.valueType, m.entries, o) }),
       time: (text) => this.push({ type: "time", text }),
+      cat: (text) => this.push({ type: "cat", text }),
+      syscall: (text) => this.push({ type: "syscall", text }),
+      join: (text) => this.push({ type: "join", text: text + "\n" }),
+      helperError: (e) => this.push({ type: "helper_error", helper: e.helper, retcode: e.retcode, line: e.line, column: e.column, text: helperErrorText(e) }),
       lostEvents: (count) => this.push({ type: "lost_events", count, text: lostEventsLine(count) }),
       mapUpdateFailures: (count) => this.push({ type: "map_update_failures", count, text: mapUpdateFailuresLine(count) }),
       exit: (maps) => {

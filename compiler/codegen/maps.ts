@@ -129,3 +129,34 @@ export function planMaps(symbols: CheckResult): { specs: MapSpec[]; user: Map<st
   }
   return { specs, user };
 }
+
+// ---- stack maps ---------------------------------------------------------------------------------
+//
+// ustack and kstack values are ids in BPF_MAP_TYPE_STACK_TRACE maps, one map per frame limit
+// (`.stack_N`: key u32 id, value N u64 addresses), sized as bpftrace 0.17 sizes them. A stack
+// value is a u64 like bpftrace's:
+//   bits 0-31   bpf_get_stackid's result: when >= 0, the id (bits 0-16) and the map's ordinal
+//               among the script's stack maps (bits 17-30, 0 for the first map), so that a slot
+//               holding stacks of several limits (their types unify to the larger) finds each in
+//               its own map; when < 0, the error (-EFAULT: no stack of that kind here), with the
+//               whole u64 sign-extended, as bpftrace leaves it;
+//   bits 32-63  ustack: the thread id (bpftrace ORs in pid_tgid << 32), whose /proc entry
+//               symbolizes the frames; kstack: 0.
+
+/** Entries of a stack map (bpftrace 0.17's size); stack ids are below it. */
+export const STACK_MAP_ENTRIES = 131072;
+/** Bits of a stack id in a stack value; the map's ordinal is above them. */
+export const STACK_ID_BITS = 17;
+
+/** The stack map for stacks of `limit` frames: found in `specs`, or added at its end. */
+export function stackMap(specs: MapSpec[], limit: number): { index: number; ordinal: number } {
+  let ordinal = 0;
+  for (let i = 0; i < specs.length; i++) {
+    const s = specs[i]!.stack;
+    if (s === undefined) continue;
+    if (s.limit === limit) return { index: i, ordinal: s.ordinal };
+    ordinal++;
+  }
+  specs.push({ name: `.stack_${limit}`, kind: "stack_trace", keySize: 4, valueSize: 8 * limit, maxEntries: STACK_MAP_ENTRIES, stack: { limit, ordinal } });
+  return { index: specs.length - 1, ordinal };
+}

@@ -268,6 +268,12 @@ export function resolveTarget(target: string, opts: ResolveOptions = {}): string
   if (target.includes("/")) {
     const p = nodePath.resolve(opts.cwd ?? process.cwd(), target);
     if (fs.existsSync(p)) return p;
+    // A file only the process's mount namespace has (-p PID): through its root, as bpftrace does.
+    if (opts.pid !== undefined) {
+      const inRoot = `/proc/${opts.pid}/root${p}`;
+      if (fs.existsSync(inRoot)) return inRoot;
+      throw new TargetNotFoundError(target, [p, inRoot]);
+    }
     throw new TargetNotFoundError(target, [p]);
   }
   if (isLibraryName(target)) {

@@ -13,9 +13,9 @@ function fits(conv: ConversionSegment, t: Type): boolean {
     case "pointer":
       return t.kind === "int";
     case "string":
-      return t.kind === "string" || t.kind === "probe" || t.kind === "usym" || t.kind === "ustack";
+      return t.kind === "string" || t.kind === "probe" || t.kind === "usym" || t.kind === "ustack" || t.kind === "kstack" || t.kind === "inet" || t.kind === "resolved";
     case "buffer":
-      return false;
+      return t.kind === "buffer";
   }
 }
 
@@ -32,9 +32,6 @@ export function checkFormat(ctx: CallContext, fmtIndex: number, fn: string): voi
     return;
   }
   const convs = expectedArgs(parsed.segments);
-  for (const c of convs) {
-    if (c.kind === "buffer") ctx.error(ctx.stringCharSpan(fmtArg, c.offset, c.length), `'${c.text}' formats a buffer from buf(), which is not supported`);
-  }
   if (convs.length !== args.length) {
     const where = args.length > convs.length ? args[convs.length]!.span : fmtArg.span;
     ctx.error(where, `${fn}: the format has ${convs.length} conversion${convs.length === 1 ? "" : "s"} but ${args.length} argument${args.length === 1 ? " is" : "s are"} given`);
@@ -42,8 +39,8 @@ export function checkFormat(ctx: CallContext, fmtIndex: number, fn: string): voi
   }
   convs.forEach((c, i) => {
     const t = types[i]!;
-    if (c.kind !== "buffer" && !fits(c, t)) {
-      const want = c.kind === "string" ? "a string" : "an integer";
+    if (!fits(c, t)) {
+      const want = c.kind === "string" ? "a string" : c.kind === "buffer" ? "a buffer from buf()" : "an integer";
       ctx.error(args[i]!.span, `${fn}: '${c.text}' expects ${want}, but the argument is ${typeName(t)}`);
     }
   });
@@ -52,7 +49,7 @@ export function checkFormat(ctx: CallContext, fmtIndex: number, fn: string): voi
 export const printf: FunctionDef = {
   name: "printf",
   signature: 'printf(fmt, ...)',
-  doc: "Formats its arguments with a C format string (%d %i %u %x %X %o %c %s %p, with flags, width and precision) and prints them.",
+  doc: "Formats its arguments with a C format string (%d %i %u %x %X %o %c %s %p, with flags, width and precision; %r %rx %rh for buf()) and prints them.",
   check(ctx) {
     if (ctx.arity(1, Infinity)) checkFormat(ctx, 0, "printf");
     return VOID;

@@ -1,4 +1,4 @@
-// String functions: str, strncmp.
+// String functions: str, strncmp, strcontains.
 import { DEFAULT_STRING_SIZE, INT64, typeName, type Type } from "../types.js";
 import type { FunctionDef } from "./function.js";
 
@@ -38,6 +38,20 @@ export const strncmp: FunctionDef = {
     }
     const n = ctx.constant(2, "strncmp's length");
     if (n !== undefined && n < 0n) ctx.error(ctx.call.args[2]!.span, "strncmp: the length must not be negative");
+    return INT64;
+  },
+};
+
+export const strcontains: FunctionDef = {
+  name: "strcontains",
+  signature: "strcontains(haystack, needle)",
+  doc: "1 if the string needle occurs in the string haystack (an empty needle always does), else 0.",
+  check(ctx) {
+    if (!ctx.arity(2, 2)) return INT64;
+    for (const i of [0, 1]) {
+      const t: Type = ctx.value(i);
+      if (t.kind !== "string" && t.kind !== "error") ctx.error(ctx.call.args[i]!.span, `strcontains: expects a string, but the argument is ${typeName(t)}`);
+    }
     return INT64;
   },
 };

@@ -2,6 +2,7 @@
 import { begin, end } from "./begin-end.js";
 import { interval, profile } from "./interval.js";
 import type { ProbeProvider, ProbeType } from "./provider.js";
+import { software } from "./software.js";
 import { tracepoint } from "./tracepoint.js";
 import { uprobe, uretprobe } from "./uprobe.js";
 import { usdt } from "./usdt.js";
@@ -9,7 +10,7 @@ import { usdt } from "./usdt.js";
 export { UNSUPPORTED_PROBES } from "./unsupported.js";
 export type { ProbeContext, ProbeProvider, ProbeTarget, ProbeType, TimeUnit } from "./provider.js";
 
-export const PROVIDERS: ProbeProvider[] = [begin, end, interval, profile, uprobe, uretprobe, usdt, tracepoint];
+export const PROVIDERS: ProbeProvider[] = [begin, end, interval, profile, uprobe, uretprobe, usdt, tracepoint, software];
 
 const byName = new Map<string, ProbeProvider>();
 for (const p of PROVIDERS) for (const n of p.names) byName.set(n, p);

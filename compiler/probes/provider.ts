@@ -11,7 +11,9 @@ export type ProbeTarget =
   | { type: "profile"; unit: TimeUnit; value: number }
   | { type: "uprobe" | "uretprobe"; path: string; func?: string; offset?: bigint; address?: bigint }
   | { type: "usdt"; path: string; provider?: string; name: string }
-  | { type: "tracepoint"; category: string; name: string };
+  | { type: "tracepoint"; category: string; name: string }
+  /** A perf software event (as written: name or alias); count absent = the event's default. */
+  | { type: "software"; event: string; count?: number };
 
 export type ProbeType = ProbeTarget["type"];
 export type TimeUnit = "s" | "ms" | "us" | "hz";
@@ -24,6 +26,8 @@ export interface ProbeContext {
   func: boolean;
   /** `args->field`: tracepoint fields. */
   tracepointArgs: boolean;
+  /** sarg0..: arguments passed on the stack, read at the function's entry. */
+  stackArgs?: boolean;
 }
 
 export interface ProbeProvider {

@@ -54,6 +54,8 @@ export function globRegExp(glob: string): RegExp {
 export interface ResolveOptions {
   /** The process given with -p: `usdt::provider:name` looks in its executable and libraries. */
   pid?: number;
+  /** --unsafe: an address that no function symbol covers is probed anyway (with a warning). */
+  unsafe?: boolean;
 }
 
 /** Expands and resolves one attach point; reports problems at its span. */
@@ -63,6 +65,7 @@ export function resolveAttachPoint(ap: AttachPoint, target: ProbeTarget, diags: 
     case "END":
     case "interval":
     case "profile":
+    case "software":
       return [{ target, location: { kind: "none" } }];
     case "tracepoint":
       return resolveTracepoint(ap, target, diags);
@@ -70,7 +73,7 @@ export function resolveAttachPoint(ap: AttachPoint, target: ProbeTarget, diags: 
     case "uretprobe":
     case "usdt": {
       const resolve = (t: typeof target, d: Diagnostics) =>
-        withElf(ap, t.path, d, (elf, path) => (t.type === "usdt" ? resolveUsdt(ap, t, elf, path, d) : resolveUprobe(ap, t, elf, path, d)));
+        withElf(ap, t.path, d, options, (elf, path) => (t.type === "usdt" ? resolveUsdt(ap, t, elf, path, d) : resolveUprobe(ap, t, elf, path, d, options)));
       if (target.type === "usdt" && target.path === "") {
         if (options.pid === undefined) {
           diags.error(ap.fields[1]!.span, "usdt needs a binary or library path (or -p PID, to look in that process)");
@@ -113,11 +116,11 @@ function globFiles(pattern: string): string[] {
   return names.sort().map((n) => (slash < 0 ? n : `${pattern.slice(0, slash)}/${n}`));
 }
 
-function withElf(ap: AttachPoint, name: string, diags: Diagnostics, fn: (elf: ElfFile, path: string) => Resolved[]): Resolved[] {
+function withElf(ap: AttachPoint, name: string, diags: Diagnostics, options: ResolveOptions, fn: (elf: ElfFile, path: string) => Resolved[]): Resolved[] {
   const field = ap.fields[1]!;
   let path: string;
   try {
-    path = resolveTarget(name);
+    path = resolveTarget(name, options.pid !== undefined ? { pid: options.pid } : {});
   } catch (e) {
     if (e instanceof TargetNotFoundError) {
       diags.error(field.span, `cannot find '${name}': no such file, library or command`);
@@ -139,10 +142,27 @@ function withElf(ap: AttachPoint, name: string, diags: Diagnostics, fn: (elf: El
   }
 }
 
-function resolveUprobe(ap: AttachPoint, t: Extract<ProbeTarget, { type: "uprobe" | "uretprobe" }>, elf: ElfFile, path: string, diags: Diagnostics): Resolved[] {
+function resolveUprobe(
+  ap: AttachPoint,
+  t: Extract<ProbeTarget, { type: "uprobe" | "uretprobe" }>,
+  elf: ElfFile,
+  path: string,
+  diags: Diagnostics,
+  options: ResolveOptions,
+): Resolved[] {
   const retprobe = t.type === "uretprobe";
   const fnField = ap.fields[2]!;
   if (t.address !== undefined) {
+    // As bpftrace: the address must be in a function (so that it may be an instruction's start);
+    // with --unsafe, any address is probed, with a warning.
+    const hex = `0x${t.address.toString(16)}`;
+    if (elf.symbolAt(Number(t.address)) === undefined) {
+      if (!options.unsafe) {
+        diags.error(fnField.span, `Could not resolve address: ${path}:${hex} (no function of the file contains it; --unsafe probes it anyway)`);
+        return [];
+      }
+      diags.warning(fnField.span, `Could not determine instruction boundary for ${t.type}:${shownPath(t.path, path)}:${hex} (binary appears stripped). Misaligned probes can lead to tracee crashes!`);
+    }
     const offset = elf.vaddrToOffset(Number(t.address));
     if (offset === undefined) {
       diags.error(fnField.span, `address 0x${t.address.toString(16)} is not in a loaded part of '${path}'`);

@@ -10,8 +10,6 @@ export const UNSUPPORTED_PROBES: Record<string, string> = {
   kretfunc: "kretfunc probes are not supported",
   fr: "kretfunc probes are not supported",
   fexit: "kretfunc probes are not supported",
-  software: "software probes are not supported",
-  s: "software probes are not supported",
   hardware: "hardware probes are not supported (this kernel has no hardware events)",
   h: "hardware probes are not supported (this kernel has no hardware events)",
   watchpoint: "watchpoint probes are not supported",

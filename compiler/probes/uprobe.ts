@@ -52,7 +52,7 @@ function format(t: ProbeTarget): string {
 export const uprobe: ProbeProvider = {
   type: "uprobe",
   names: ["uprobe", "u"],
-  context: { args: 6, retval: false, func: true, tracepointArgs: false },
+  context: { args: 6, retval: false, func: true, tracepointArgs: false, stackArgs: true },
   parse: parseUprobe("uprobe"),
   format,
 };

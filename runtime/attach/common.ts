@@ -6,7 +6,7 @@ import { native } from "../native.js";
 export type Detach = () => void;
 
 /**
- * A failure to report as `bpfts: error: MESSAGE` with exit status 1: a missing tracepoint, no
+ * A failure to report as `ERROR: MESSAGE` with exit status 1: a missing tracepoint, no
  * permission, tracefs not mounted. Not a bug (bugs are plain Errors).
  */
 export class TraceError extends Error {

@@ -6,10 +6,12 @@ import type { CompiledScript, ProgramSpec } from "../../compiler/program.js";
 import { AttachType } from "../native.js";
 import { ensureTracefs } from "../tracefs.js";
 import type { Detach } from "./common.js";
-import { attachInterval, attachProfile } from "./perf.js";
+import { softwareEvent, softwarePeriod } from "../../compiler/probes/software.js";
+import { attachInterval, attachProfile, attachSoftware } from "./perf.js";
 import { attachTracepoint, resolveTracepoints } from "./tracepoint.js";
 import { attachUprobe, attachUprobeMulti, type UprobeSite } from "./uprobe.js";
 
+import { TraceError } from "./common.js";
 export { TraceError, type Detach } from "./common.js";
 
 /** One attachment to make: what it is (for messages) and how to make it. */
@@ -42,6 +44,12 @@ export function planAttach(target: ProbeTarget): PlannedAttach[] {
       return [{ probe: `interval:${target.unit}:${target.value}`, attach: (fd) => attachInterval(fd, target.unit, target.value) }];
     case "profile":
       return [{ probe: `profile:${target.unit}:${target.value}`, attach: (fd) => attachProfile(fd, target.unit, target.value) }];
+    case "software": {
+      const event = softwareEvent(target.event);
+      if (event === undefined) throw new TraceError(`${target.event} is not a software probe`);
+      const probe = `software:${target.event}${target.count !== undefined ? `:${target.count}` : ""}`;
+      return [{ probe, attach: (fd) => attachSoftware(fd, event, softwarePeriod(target), probe) }];
+    }
     case "tracepoint": {
       const root = ensureTracefs();
       return resolveTracepoints(target.category, target.name, root).map((tp) => ({

@@ -1,8 +1,10 @@
 // interval:UNIT:N and profile:UNIT:N — software cpu-clock perf events with a perf_event program.
 // interval: one event on CPU 0 (all processes); profile: one event per online CPU. s/ms/us give a
 // sample period in nanoseconds (cpu-clock counts ns); hz gives a frequency (freq mode).
+// software:EVENT:COUNT — the software event EVENT on every online CPU, sample period COUNT.
 import { readFileSync } from "node:fs";
 import type { TimeUnit } from "../../compiler/probes/index.js";
+import type { SoftwareEvent } from "../../compiler/probes/software.js";
 import { native, PerfSwConfig, PerfType, type PerfEventOpenOptions } from "../native.js";
 import { closeQuietly, detachAll, errnoText, TraceError, type Detach } from "./common.js";
 
@@ -31,20 +33,29 @@ export function onlineCpus(): number[] {
   return parseCpuList(readFileSync("/sys/devices/system/cpu/online", "utf8"));
 }
 
-function openOn(progFd: number, cpu: number, unit: TimeUnit, value: number, what: string): Detach {
+/** A software event (PERF_COUNT_SW_*) to open, its name for messages, and its sampling. */
+interface SoftwareSpec {
+  config: number;
+  event: string;
+  sampling: Pick<PerfEventOpenOptions, "samplePeriod" | "sampleFreq" | "freq">;
+}
+
+const cpuClock = (unit: TimeUnit, value: number): SoftwareSpec => ({ config: PerfSwConfig.CPU_CLOCK, event: "cpu-clock", sampling: samplingOf(unit, value) });
+
+function openOn(progFd: number, cpu: number, spec: SoftwareSpec, what: string): Detach {
   const n = native();
   let perf: number;
   try {
     perf = n.perfEventOpen({
       type: PerfType.SOFTWARE,
-      config: PerfSwConfig.CPU_CLOCK,
-      ...samplingOf(unit, value),
+      config: spec.config,
+      ...spec.sampling,
       pid: -1,
       cpu,
       disabled: true,
     });
   } catch (e) {
-    throw new TraceError(`cannot open a cpu-clock event on CPU ${cpu} for ${what}: ${errnoText(e)}`);
+    throw new TraceError(`cannot open a ${spec.event} event on CPU ${cpu} for ${what}: ${errnoText(e)}`);
   }
   try {
     n.perfEventAttach(perf, progFd);
@@ -64,14 +75,23 @@ function openOn(progFd: number, cpu: number, unit: TimeUnit, value: number, what
 
 /** interval:UNIT:N: fires on CPU 0 only. */
 export function attachInterval(progFd: number, unit: TimeUnit, value: number): Detach {
-  return openOn(progFd, 0, unit, value, `interval:${unit}:${value}`);
+  return openOn(progFd, 0, cpuClock(unit, value), `interval:${unit}:${value}`);
 }
 
 /** profile:UNIT:N: fires on every online CPU. */
 export function attachProfile(progFd: number, unit: TimeUnit, value: number): Detach {
+  return onEveryCpu(progFd, cpuClock(unit, value), `profile:${unit}:${value}`);
+}
+
+/** software:EVENT:COUNT: fires every `period` occurrences of the event, on every online CPU. */
+export function attachSoftware(progFd: number, event: SoftwareEvent, period: number, what: string): Detach {
+  return onEveryCpu(progFd, { config: event.config, event: event.name, sampling: { samplePeriod: BigInt(period), freq: false } }, what);
+}
+
+function onEveryCpu(progFd: number, spec: SoftwareSpec, what: string): Detach {
   const detaches: Detach[] = [];
   try {
-    for (const cpu of onlineCpus()) detaches.push(openOn(progFd, cpu, unit, value, `profile:${unit}:${value}`));
+    for (const cpu of onlineCpus()) detaches.push(openOn(progFd, cpu, spec, what));
   } catch (e) {
     detachAll(detaches);
     throw e;

@@ -2,21 +2,22 @@
 // (its JsonOutput). The schema is spec/json-output.md. Records:
 //
 //   {"type": "attached_probes", "data": {"probes": 3}}
-//   {"type": "printf", "data": "text\n"}                 also "time"
+//   {"type": "printf", "data": "text\n"}                 also "time", "cat", "syscall", "join"
 //   {"type": "value", "data": 5}                          print(value)
 //   {"type": "map", "data": {"@m": {"a,1": 5}}}           count/sum/min/max/plain maps
 //   {"type": "stats", "data": {"@s": {"count": 2, "average": 6, "total": 12}}}   avg()/stats()
 //   {"type": "hist", "data": {"@h": [{"min": 4, "max": 7, "count": 1}]}}         hist()/lhist()
 //   {"type": "lost_events", "data": {"events": 3}}
+//   {"type": "helper_error", "helper": "map_delete_elem", "retcode": -2, "line": 1, "col": 22}   -k, -kk
 //   {"type": "percentiles", "data": {"@h": {"p50": 5, "p90": 7, "p99": 7, "p99.9": 7}}}   (ours)
 //
 // Where we differ from bpftrace 0.17 on purpose: no blank lines (bpftrace prints "\n\n" before
 // the exit maps, as in text mode), and text is valid JSON: characters outside ASCII are written
 // as UTF-8 (bpftrace writes each byte >= 0x80 as a broken "\uffffffXX" escape).
 import type { Type } from "../../compiler/types.js";
-import { mapUpdateFailuresLine, type OutputSink, type SinkOptions } from "../output.js";
+import { mapUpdateFailuresLine, type HelperError, type OutputSink, type SinkOptions } from "../output.js";
 import { mapPercentiles } from "./percentiles.js";
-import { aggregateNumber, avgOf, big, formatKey, formatValue, sortMapEntries, type MapSnapshot, type ValueFormatOptions } from "./text.js";
+import { aggregateNumber, arrayElems, avgOf, big, formatKey, formatValue, sortMapEntries, structMembers, type MapSnapshot, type ValueFormatOptions } from "./text.js";
 import type { BucketCounts, MapEntry, Value } from "./values.js";
 
 /** bpftrace's json_escape: ", \, \n, \r, \t escaped; other control characters as \u00XX. */
@@ -141,17 +142,27 @@ export function jsonValue(type: Type, v: Value, div: bigint = 1n, options: Value
   switch (type.kind) {
     case "int": {
       const bits = type.size * 8;
-      const n = type.signed ? BigInt.asIntN(bits, big(v)) : BigInt.asUintN(bits, big(v));
+      const n = type.ptr ? BigInt.asIntN(64, big(v)) : type.signed ? BigInt.asIntN(bits, big(v)) : BigInt.asUintN(bits, big(v));
       return (n / div).toString();
     }
+    case "struct":
+      return `{ ${structMembers(type, v).map(([name, t, x]) => `${quoted(name)}: ${jsonValue(t, x, div, options)}`).join(", ")} }`;
+    case "array":
+      return `[${arrayElems(type, v).map((x) => jsonValue(type.elem, x, div, options)).join(",")}]`;
     case "string":
+    case "inet":
+    case "resolved":
       return quoted(stringText(v));
+    case "buffer":
+      // As text shows it (printable ASCII, other bytes as \xNN), as a JSON string.
+      return quoted(formatValue(type, v, options));
     case "tuple": {
       const elems = v as readonly Value[];
       return `[${type.elems.map((t, i) => jsonValue(t, elems[i]!, div, options)).join(",")}]`;
     }
     case "usym":
     case "ustack":
+    case "kstack":
     case "probe":
       return quoted(formatValue(type, v, options));
     case "agg":
@@ -238,6 +249,11 @@ export function messageRecord(type: string, text: string): string {
   return `{"type": "${type}", "data": ${quoted(text)}}`;
 }
 
+/** -k/-kk: a failed helper call, as bpftrace 0.17 writes it. */
+export function helperErrorRecord(e: HelperError): string {
+  return `{"type": "helper_error", "helper": ${quoted(e.helper)}, "retcode": ${e.retcode}, "line": ${e.line}, "col": ${e.column}}`;
+}
+
 /** A record whose data is one named number (attached_probes, lost_events). */
 export function countRecord(type: string, field: string, n: number | bigint): string {
   return `{"type": "${type}", "data": {"${field}": ${n}}}`;
@@ -258,6 +274,10 @@ export function jsonSink(stdout: (s: string) => void, stderr: (s: string) => voi
     value: (type, value) => line(`{"type": "value", "data": ${jsonValue(type, value, 1n, format)}}`),
     map: (m, o) => line(mapRecord(m, { ...o, ...format })),
     time: (text) => line(messageRecord("time", text)),
+    cat: (text) => line(messageRecord("cat", text)),
+    syscall: (text) => line(messageRecord("syscall", text)),
+    join: (text) => line(messageRecord("join", text)),
+    helperError: (e) => line(helperErrorRecord(e)),
     lostEvents: (count) => line(countRecord("lost_events", "events", count)),
     mapUpdateFailures: (count) => stderr(mapUpdateFailuresLine(count)),
     exit: (maps) => {

@@ -23,6 +23,8 @@
 // bytes; formatPrintf() decodes them as UTF-8.
 
 import type { ConversionSegment, LiteralSegment, Segment } from "../../compiler/printf.js";
+import { escapeBuffer, hexBuffer, hexEscapeBuffer } from "./resolve.js";
+import type { BufferValue } from "./values.js";
 
 /** An integer argument: its value, and the signedness and byte size of its type. */
 export interface PrintfInt {
@@ -35,9 +37,10 @@ export interface PrintfInt {
 /**
  * One argument per conversion: for integer conversions (d i u o x X c p) a
  * PrintfInt or a bigint (taken as the 64-bit value, either sign), for %s a
- * string (UTF-8 encoded) or raw bytes (up to the first NUL).
+ * string (UTF-8 encoded) or raw bytes (up to the first NUL), for %r %rx %rh
+ * a buf() value (its first `length` bytes are printed).
  */
-export type PrintfValue = PrintfInt | bigint | string | Uint8Array;
+export type PrintfValue = PrintfInt | bigint | string | Uint8Array | BufferValue;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -48,7 +51,7 @@ const SPACE = 0x20;
 /** The raw 64-bit value (as an unsigned bigint) bpftrace passes to snprintf. */
 function rawBits(conv: ConversionSegment, value: PrintfValue): bigint {
   if (typeof value === "bigint") return BigInt.asUintN(64, value);
-  if (typeof value === "object" && !(value instanceof Uint8Array)) {
+  if (typeof value === "object" && !(value instanceof Uint8Array) && "int" in value) {
     const bits = value.size * 8;
     const extended = value.signed ? BigInt.asIntN(bits, value.int) : BigInt.asUintN(bits, value.int);
     return BigInt.asUintN(64, extended);
@@ -171,8 +174,13 @@ export function formatConversionBytes(conv: ConversionSegment, value: PrintfValu
     }
     case "string":
       return padBytes(conv, stringBytes(conv, value));
-    case "buffer":
-      throw new TypeError(`printf: ${conv.text}: buffer conversions (buf()) are not supported`);
+    case "buffer": {
+      // bpftrace's %r, %rx and %rh take no flags, width or precision.
+      if (typeof value !== "object" || value instanceof Uint8Array || !("bytes" in value)) throw new TypeError(`printf: ${conv.text} expects a buf() argument`);
+      const bytes = value.bytes.subarray(0, value.length);
+      const text = conv.conversion === "rx" ? hexEscapeBuffer(bytes) : conv.conversion === "rh" ? hexBuffer(bytes) : escapeBuffer(bytes);
+      return ascii(text);
+    }
   }
 }
 

@@ -6,10 +6,11 @@
 // lhist() maps `@name[k]: \n` followed by the histogram rows (each ending in "\n"). So there is a
 // blank line after every hist entry and after an avg/stats map, but none after a count(), sum(),
 // min(), max() or plain-value map. A map with no entries still prints its "\n" ("\n\n"), and a
-// usym- or ustack-valued map joins its entries with nothing at all ("@u[1]: 0x1@u[2]: 0x2").
+// usym-, ustack- or kstack-valued map joins its entries with nothing at all ("@u[1]: 0x1@u[2]: 0x2").
 //
 // Keys: strings raw (no quotes), integers as int64 whatever their type (a uint64 key of 2^64-1
-// prints -1), usym through the symbolizer, ustack as "\n" + one "    frame\n" per frame (indent 4),
+// prints -1), usym through the symbolizer, ustack and kstack as "\n" + one "    frame\n" per frame
+// (indent 4; values indent 8; perf mode "\tADDR frame\n" either way),
 // probe as its name; several keys are joined with ", ".
 //
 // Order of entries (bpftrace sorts ascending, then print(@m, top) keeps the last `top`):
@@ -39,7 +40,8 @@
 import { Buffer } from "node:buffer";
 import { alignOf, type Type } from "../../compiler/types.js";
 import { formatHist, formatLhist } from "./hist.js";
-import type { AvgValue, BucketCounts, MapEntry, Symbolizer, UsymValue, UstackValue, Value } from "./values.js";
+import { escapeBuffer } from "./resolve.js";
+import type { AvgValue, BucketCounts, BufferValue, MapEntry, StackFrames, Symbolizer, UsymValue, UstackValue, Value } from "./values.js";
 
 export interface ValueFormatOptions {
   /** Resolves user-space addresses (usym, ustack); unresolved ones print as C++ prints a void*. */
@@ -69,6 +71,13 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 function utf8(s: string): string {
   return ASCII.test(s) ? s : Buffer.from(s, "utf8").toString("latin1");
+}
+
+/** A buf() value (see values.ts). */
+function bufferOf(v: Value): BufferValue {
+  const b = v as BufferValue;
+  if (typeof b !== "object" || b === null || !(b.bytes instanceof Uint8Array) || typeof b.length !== "number") throw new TypeError("buffer value expected ({ length, bytes })");
+  return b;
 }
 
 function rawBytes(v: Uint8Array): Uint8Array {
@@ -117,17 +126,32 @@ function usymText(v: Value, opts: ValueFormatOptions): string {
   return utf8(opts.symbolize?.(u.addr, info) ?? pointerText(u.addr));
 }
 
-/** bpftrace's get_stack(): "" when unreadable, else "\n" and one indented line per frame. */
-function ustackText(v: Value, limit: number, indent: number, opts: ValueFormatOptions): string {
+/** A stack value's frames and pid (the value is StackFrames, or just the frames). */
+function stackFrames(v: Value): { frames: readonly bigint[]; pid?: number } {
+  if (Array.isArray(v)) return { frames: v as readonly bigint[] };
+  const s = v as StackFrames;
+  if (typeof s !== "object" || s === null || !Array.isArray(s.frames)) throw new TypeError("stack value expected");
+  return s;
+}
+
+/**
+ * bpftrace's get_stack(): "" when unreadable, else "\n" and one line per frame: indented
+ * "symbol+offset" (bpftrace mode), or "\tADDR symbol+offset" (perf mode; user frames add
+ * " (file)", and "0xADDR ([unknown])" when unresolved).
+ */
+function stackText(type: Extract<Type, { kind: "ustack" | "kstack" }>, v: Value, indent: number, opts: ValueFormatOptions): string {
   if (v === null) return "";
-  if (!Array.isArray(v)) throw new TypeError("ustack value expected");
-  const frames = v as readonly bigint[];
+  const { frames, pid } = stackFrames(v);
+  const kernel = type.kind === "kstack";
+  const perf = type.mode === "perf";
   const pad = " ".repeat(indent);
   let out = "\n";
-  for (let i = 0; i < frames.length && i < limit; i++) {
+  for (let i = 0; i < frames.length && i < type.limit; i++) {
     const addr = BigInt.asUintN(64, big(frames[i]!));
     if (addr === 0n) break;
-    out += pad + utf8(opts.symbolize?.(addr, { offset: true }) ?? pointerText(addr)) + "\n";
+    const info = { offset: true, ...(pid !== undefined ? { pid } : {}), ...(kernel ? { kernel } : {}), ...(perf && !kernel ? { module: true } : {}) };
+    const sym = opts.symbolize?.(addr, info) ?? pointerText(addr) + (perf && !kernel ? " ([unknown])" : "");
+    out += perf ? `\t${addr.toString(16)} ${utf8(sym)}\n` : pad + utf8(sym) + "\n";
   }
   return out;
 }
@@ -159,11 +183,22 @@ function buckets(v: Value): BucketCounts {
 function valueBin(type: Type, v: Value, div: bigint, opts: ValueFormatOptions): string {
   switch (type.kind) {
     case "int": {
-      const n = normInt(type, big(v));
+      // Pointers print as int64, as bpftrace prints them in map values.
+      const n = type.ptr ? BigInt.asIntN(64, big(v)) : normInt(type, big(v));
       return (n / div).toString();
     }
+    case "struct":
+      return `{ ${structMembers(type, v).map(([name, t, x]) => `.${name} = ${valueBin(t, x, div, opts)}`).join(", ")} }`;
+    case "array":
+      return `[${arrayElems(type, v).map((x) => valueBin(type.elem, x, div, opts)).join(",")}]`;
     case "string":
+    case "inet":
+    case "resolved":
       return stringBin(v);
+    case "buffer": {
+      const b = bufferOf(v);
+      return escapeBuffer(b.bytes.subarray(0, b.length));
+    }
     case "tuple": {
       if (!Array.isArray(v) || v.length !== type.elems.length) {
         throw new TypeError(`tuple value of ${type.elems.length} elements expected`);
@@ -174,7 +209,8 @@ function valueBin(type: Type, v: Value, div: bigint, opts: ValueFormatOptions): 
     case "usym":
       return usymText(v, opts);
     case "ustack":
-      return ustackText(v as UstackValue, type.limit, 8, opts);
+    case "kstack":
+      return stackText(type, v as UstackValue, 8, opts);
     case "probe":
       return stringBin(v);
     case "agg":
@@ -213,13 +249,43 @@ function lhistOf(type: Extract<Type, { kind: "agg" }>): { min: bigint; max: bigi
 function keyBin(type: Type, v: Value, opts: ValueFormatOptions): string {
   switch (type.kind) {
     case "int":
+      // Pointer keys print in hex.
+      if (type.ptr) return `0x${BigInt.asUintN(64, big(v)).toString(16)}`;
       // bpftrace 0.17 stores integer keys as 8 bytes and prints them as int64.
       return BigInt.asIntN(64, normInt(type, big(v))).toString();
+    case "struct":
+      // Compact in keys: {.a=1,.b=x}.
+      return `{${structMembers(type, v).map(([name, t, x]) => `.${name}=${memberKeyBin(t, x, opts)}`).join(",")}}`;
+    case "array":
+      return `[${arrayElems(type, v).map((x) => memberKeyBin(type.elem, x, opts)).join(",")}]`;
+    case "buffer":
+      // A buf() key prints all the buffer's bytes, whatever its length (bpftrace 0.17's way).
+      return escapeBuffer(bufferOf(v).bytes);
     case "ustack":
-      return ustackText(v as UstackValue, type.limit, 4, opts);
+    case "kstack":
+      return stackText(type, v as UstackValue, 4, opts);
     default:
       return valueBin(type, v, 1n, opts);
   }
+}
+
+/** A member of a struct key, or an element of an array key: integers keep their type. */
+function memberKeyBin(type: Type, v: Value, opts: ValueFormatOptions): string {
+  if (type.kind === "int" && !type.ptr) return normInt(type, big(v)).toString();
+  return keyBin(type, v, opts);
+}
+
+/** A struct value's members as [name, type, value], the members of anonymous members in their place. */
+export function structMembers(type: Extract<Type, { kind: "struct" }>, v: Value): Array<[string, Type, Value]> {
+  if (!Array.isArray(v) || v.length !== type.fields.length) throw new TypeError(`struct value of ${type.fields.length} members expected`);
+  const values = v as readonly Value[];
+  return type.fields.flatMap((f, i): Array<[string, Type, Value]> => (f.name === "" && f.type.kind === "struct" ? structMembers(f.type, values[i]!) : [[f.name, f.type, values[i]!]]));
+}
+
+/** An array value's elements. */
+export function arrayElems(type: Extract<Type, { kind: "array" }>, v: Value): readonly Value[] {
+  if (!Array.isArray(v) || v.length !== type.count) throw new TypeError(`array value of ${type.count} elements expected`);
+  return v as readonly Value[];
 }
 
 function toBytes(bin: string): Uint8Array {
@@ -405,13 +471,35 @@ function pushLE(out: number[], v: bigint, size: number): void {
 /** Appends the bytes of one key (as bpftrace lays it out: the comparison only needs the order). */
 function pushKeyBytes(out: number[], type: Type, v: Value, inTuple: boolean): void {
   switch (type.kind) {
+    case "struct": {
+      // The members at their offsets, as the key's bytes hold them.
+      const start = out.length;
+      type.fields.forEach((f, i) => {
+        while (out.length - start < f.offset) out.push(0);
+        if (f.bitfield === undefined) pushKeyBytes(out, f.type, (v as readonly Value[])[i]!, true);
+      });
+      while (out.length - start < type.size) out.push(0);
+      return;
+    }
+    case "array":
+      for (const x of v as readonly Value[]) pushKeyBytes(out, type.elem, x, true);
+      return;
     case "int":
       if (inTuple) pushLE(out, normInt(type, big(v)), type.size);
       else pushLE64(out, normInt(type, big(v)));
       return;
+    case "buffer": {
+      const b = bufferOf(v);
+      out.push(b.length);
+      for (let i = 0; i < type.size; i++) out.push(b.bytes[i] ?? 0);
+      return;
+    }
     case "string":
+    case "inet":
+    case "resolved":
     case "probe": {
-      // Probe keys are probe ids in bpftrace; we only have names, so they order by name.
+      // Probe keys are probe ids in bpftrace; we only have names, so they order by name (and so
+      // do the values user space turns into text: ntop(), strftime()...).
       const b = stringKeyBytes(v);
       const size = type.kind === "string" ? Math.max(type.size, b.length + 1) : b.length + 1;
       for (let i = 0; i < size; i++) out.push(i < b.length ? b[i]! : 0);
@@ -435,8 +523,15 @@ function pushKeyBytes(out: number[], type: Type, v: Value, inTuple: boolean): vo
       pushLE64(out, BigInt(u.pid ?? 0));
       return;
     }
-    case "ustack": {
-      const frames = (v as UstackValue) ?? [];
+    case "ustack":
+    case "kstack": {
+      // bpftrace's key is the 8-byte stack value; without it, order by the frames.
+      const raw = v !== null && !Array.isArray(v) ? (v as StackFrames).raw : undefined;
+      if (raw !== undefined) {
+        pushLE64(out, raw);
+        return;
+      }
+      const frames = v === null ? [] : stackFrames(v).frames;
       for (let i = 0; i < type.limit; i++) pushLE64(out, i < frames.length ? frames[i]! : 0n);
       return;
     }
@@ -561,7 +656,7 @@ function mapBin(
     const valueStr = valueBin(valueType, value, isAgg && valueType.agg === "stats" ? 1n : div, options);
     elems.push(`${keyStr}: ${isHist ? "\n" : ""}${valueStr}`);
   }
-  const delim = valueType.kind === "usym" || valueType.kind === "ustack" ? "" : "\n";
+  const delim = valueType.kind === "usym" || valueType.kind === "ustack" || valueType.kind === "kstack" ? "" : "\n";
   return elems.join(delim) + (isStats ? "\n\n" : "\n");
 }
 

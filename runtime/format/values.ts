@@ -14,11 +14,23 @@
 //                             out unchanged. Pass a Uint8Array and use the *Bytes formatters to
 //                             keep bytes that are not valid UTF-8.
 //   tuple                     readonly Value[], one per element, each per its element type
+//   int with ptr (a pointer)  bigint: the address (printed as int64 in values, in hex in keys)
+//   struct                    readonly Value[], one per member of the type's `fields` (an
+//                             anonymous member's value is itself a Value[])
+//   array                     readonly Value[], one per element
 //   usym                      { addr, pid? }: printed through the symbolizer, else as a pointer
-//   ustack                    readonly bigint[] of return addresses, innermost first (a 0 address
-//                             ends the stack); null when the stack could not be read (printed as
-//                             nothing, like bpftrace when its stack-map lookup fails)
+//   ustack, kstack            { frames, pid?, raw? } (StackFrames) or just the frames: a readonly
+//                             bigint[] of return addresses, innermost first (a 0 address ends the
+//                             stack); null when the stack could not be read (printed as nothing,
+//                             like bpftrace when its stack-map lookup fails). `pid` is the thread
+//                             a user stack was taken in, for symbolization
 //   probe                     string: the full probe name, already resolved ("BEGIN", ...)
+//   buffer                    { length, bytes }: all the buffer's bytes and how many are in use
+//                             (a value prints its first `length` bytes, a map key all of them;
+//                             printable ASCII as is, other bytes as \xNN: see format/resolve.ts)
+//   inet, resolved            string: the text user space made of it at decode time (an ntop()
+//                             address, a strftime() time, a cgroup path, a strerror() message, a
+//                             user name): printed like a string
 //   agg count / sum           bigint: the value combined across CPUs (sum of the per-CPU values)
 //   agg min / max             bigint: the minimum / maximum as bpftrace 0.17 prints it (see
 //                             bpftraceMinValue() / bpftraceMaxValue() for how bpftrace gets it
@@ -41,8 +53,24 @@ export interface UsymValue {
   pid?: number;
 }
 
-/** A user-space stack: addresses, innermost frame first; null when it could not be read. */
-export type UstackValue = readonly bigint[] | null;
+/** A stack read from its stack map. */
+export interface StackFrames {
+  /** Return addresses, innermost first. */
+  frames: readonly bigint[];
+  /** The thread a user-space stack was taken in: its frames are symbolized in that process. */
+  pid?: number;
+  /** The stack value as the program stored it (the bytes of a map key that holds the stack). */
+  raw?: bigint;
+}
+
+/** A user-space or kernel stack: its frames (with or without a pid); null when it could not be read. */
+export type UstackValue = readonly bigint[] | StackFrames | null;
+
+/** A buf() value: all the buffer's bytes, of which the first `length` are in use. */
+export interface BufferValue {
+  length: number;
+  bytes: Uint8Array;
+}
 
 /** An avg() or stats() value: how many values were aggregated and their (wrapping) sum. */
 export interface AvgValue {
@@ -54,7 +82,7 @@ export interface AvgValue {
 export type BucketCounts = readonly bigint[];
 
 /** Any decoded value; see the table at the top of this file for which shape goes with which Type. */
-export type Value = bigint | StringValue | UsymValue | UstackValue | AvgValue | readonly Value[];
+export type Value = bigint | StringValue | UsymValue | UstackValue | AvgValue | BufferValue | readonly Value[];
 
 /** One map entry: its key (one value per key type; [] for a map without keys) and its value. */
 export interface MapEntry {
@@ -66,8 +94,10 @@ export interface MapEntry {
  * Resolves a user-space address to a symbol, or returns undefined to fall back to bpftrace's
  * unresolved form (the address as a C++ `void*`: "0x4011d6", and "0" for a null address).
  * `offset` is true for stack frames, where bpftrace shows "symbol+offset", and false for usym().
+ * `kernel`: a kernel address (kstack frames), resolved through /proc/kallsyms. `module`: a
+ * ustack(perf) frame, shown "symbol+offset (/path/of/the/file)".
  */
-export type Symbolizer = (addr: bigint, info: { offset: boolean; pid?: number }) => string | undefined;
+export type Symbolizer = (addr: bigint, info: { offset: boolean; pid?: number; kernel?: boolean; module?: boolean }) => string | undefined;
 
 /** How many buckets a hist() has in bpftrace 0.17 (indexes 0..64). */
 export const HIST_BUCKETS = 65;
