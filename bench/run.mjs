@@ -7,13 +7,24 @@
 //      tracepoint:raw_syscalls:sys_enter;
 //   4. the kernel's run_time_ns / run_cnt for the same programs (BPF_ENABLE_STATS held open while
 //      a child process makes a fixed number of syscalls), with both tools attached at once so
-//      they see the same load, once in each attach order.
+//      they see the same load, once in each attach order;
+//   5. the cost per call of a uprobe, a uprobe+uretprobe pair, a USDT probe and a USDT start/done
+//      pair (count() and the entry/return latency pattern) on bench/probe-target.c, one tool at a
+//      time, by the target's own clock (against an untraced baseline) and by run_time_ns;
+//   6. the attach (and detach) time of a uprobe wildcard over 1000 functions of a generated C
+//      program (bpftrace's detach takes minutes on this kernel: see section 6).
 //
 // Each metric is printed with both values, the ratio bpfts/bpftrace and PASS/MISS against its
 // target, and everything is written to bench/results.json. A MISS is a result, not an error: the
 // exit status is non-zero only when the bench cannot measure at all (not root, no bpftrace, no
 // build). The programs of each tool are told apart by process: the prog_id lines in the tool's
 // own /proc/PID/fdinfo.
+//
+// bpfts runs the way a user runs it: package.json's bin (dist/bpfts.cjs, the launcher of the
+// bundled CLI, built by `npm run build`), executed as a file so that its first line (env -S ...
+// node FLAGS) applies, in this process's environment (NODE_EXTRA_CA_CERTS included, if set).
+// `npm run bench -- --startup` measures 1 and 2 only; `--no-wildcard` leaves out 6 (which takes
+// 15 minutes or more: bpftrace's detach).
 import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
@@ -21,7 +32,8 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const CLI = join(ROOT, "dist", "runtime", "cli.js");
+const BIN = join(ROOT, JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).bin.bpfts);
+const STARTUP_ONLY = process.argv.includes("--startup");
 const RESULTS = join(ROOT, "bench", "results.json");
 const NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
 
@@ -67,7 +79,7 @@ function bpftracePath() {
 }
 
 function newestSource() {
-  let newest = statSync(join(ROOT, "tsconfig.json")).mtimeMs;
+  let newest = Math.max(...["tsconfig.json", "package.json", "scripts/bundle.mjs", "scripts/launcher.cjs"].map((f) => statSync(join(ROOT, f)).mtimeMs));
   const walk = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
@@ -80,11 +92,14 @@ function newestSource() {
   return Math.max(newest, statSync(join(ROOT, "index.ts")).mtimeMs);
 }
 
+/** dist/ (tsc: the bench loads dist/runtime/native.js) and the bin's bundle, when stale. */
 function ensureBuilt() {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource()) return;
-  process.stderr.write("bench: building dist/ (tsc)\n");
+  const built = [BIN, join(ROOT, "dist", "runtime", "native.js")].every((f) => existsSync(f) && statSync(f).mtimeMs >= newestSource());
+  if (built) return;
+  process.stderr.write("bench: building dist/ (tsc, scripts/bundle.mjs)\n");
   const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], { cwd: ROOT, encoding: "utf8" });
-  if (!existsSync(CLI)) fatal(`building dist/ failed:\n${tsc.stdout}${tsc.stderr}`);
+  const bundle = spawnSync(process.execPath, [join(ROOT, "scripts", "bundle.mjs")], { cwd: ROOT, encoding: "utf8" });
+  if (!existsSync(BIN) || bundle.status !== 0) fatal(`building dist/ failed:\n${tsc.stdout}${tsc.stderr}${bundle.stdout}${bundle.stderr}`);
 }
 
 function childEnv(extra = {}) {
@@ -94,7 +109,7 @@ function childEnv(extra = {}) {
 }
 
 function command(tool, program) {
-  return tool === "bpfts" ? [process.execPath, [CLI, "-e", program]] : [BPFTRACE, ["-e", program]];
+  return tool === "bpfts" ? [BIN, ["-e", program]] : [BPFTRACE, ["-e", program]];
 }
 
 function median(xs) {
@@ -333,6 +348,190 @@ async function tracepointPrograms() {
   return results;
 }
 
+// ---- 5. user-space probes: the cost of each call ------------------------------------------------
+//
+// bench/probe-target.c (built here with gcc -O2; <sys/sdt.h> from systemtap-sdt-dev) makes
+// PROBE_CALLS calls of a function, or hits of a USDT probe, and times its loop itself
+// (CLOCK_MONOTONIC). It runs untraced (the baseline), then under one tool at a time (both at once
+// would add up), PROBE_ROUNDS rounds per tool, alternating which tool goes first. Each call's cost
+// is measured twice: by the target's clock (ns per call traced minus the baseline: the trap into
+// the kernel and the program) and by the kernel's counters (the tool's programs' run_time_ns
+// delta / calls, BPF_ENABLE_STATS held open: the programs alone).
+
+const PROBE_CALLS = 100_000;
+const PROBE_ROUNDS = 5;
+
+const PROBE_PROGRAMS = [
+  { name: "uprobe: @ = count()", mode: "func", programs: 1, program: (t) => `uprobe:${t}:bench_func { @ = count(); }` },
+  {
+    name: "uprobe+uretprobe: @s[tid] = nsecs; @h = hist(nsecs - @s[tid]); delete(@s[tid])",
+    mode: "func",
+    programs: 2,
+    program: (t) => `uprobe:${t}:bench_func { @s[tid] = nsecs; } uretprobe:${t}:bench_func { @h = hist(nsecs - @s[tid]); delete(@s[tid]); }`,
+  },
+  { name: "usdt: @ = count()", mode: "usdt", programs: 1, program: (t) => `usdt:${t}:bench:tick { @ = count(); }` },
+  {
+    name: "usdt start+done: @s[tid] = nsecs; @h = hist(nsecs - @s[tid]); delete(@s[tid])",
+    mode: "usdt2",
+    programs: 2,
+    program: (t) => `usdt:${t}:bench:start { @s[tid] = nsecs; } usdt:${t}:bench:done { @h = hist(nsecs - @s[tid]); delete(@s[tid]); }`,
+  },
+];
+
+function gcc(args, what) {
+  const r = spawnSync("gcc", args, { encoding: "utf8" });
+  if (r.status !== 0) fatal(`building ${what} failed (gcc ${args.join(" ")}):\n${r.stderr ?? r.error}`);
+}
+
+/** Runs probe-target once; its own ns per call. */
+function runProbeTarget(target, mode) {
+  const r = spawnSync(target, [mode, String(PROBE_CALLS)], { encoding: "utf8" });
+  const m = /^ns_per_call ([\d.]+)$/m.exec(r.stdout ?? "");
+  if (r.status !== 0 || m === null) fatal(`${target} ${mode} failed (${r.status ?? r.signal}): ${r.stdout}${r.stderr}`);
+  return Number(m[1]);
+}
+
+/** One tool alone on one program while the target runs once. */
+async function probeSession(nat, tool, program, mode, target) {
+  const run = startAttached(tool, program);
+  try {
+    await run.attached;
+    const ids = progIdsOf(run.child.pid);
+    if (ids.length === 0) throw new Error(`${tool}: no BPF programs in /proc/${run.child.pid}/fdinfo`);
+    const before = counters(nat, ids);
+    const ownNs = runProbeTarget(target, mode);
+    const after = counters(nat, ids);
+    return { ownNs, kernelNs: Number(after.ns - before.ns) / PROBE_CALLS, runs: Number(after.cnt - before.cnt) };
+  } finally {
+    await stop(run);
+  }
+}
+
+async function userProbeCosts() {
+  const dir = mkdtempSync(join(tmpdir(), "bpfts-bench-probes-"));
+  const { native, BPF_STATS_RUN_TIME } = await import(join(ROOT, "dist", "runtime", "native.js"));
+  const nat = native();
+  const statsFd = nat.enableStats(BPF_STATS_RUN_TIME);
+  try {
+    const target = join(dir, "probe-target");
+    gcc(["-O2", "-g", "-Wall", "-o", target, join(ROOT, "bench", "probe-target.c")], "bench/probe-target.c");
+    const baseline = {};
+    for (const mode of new Set(PROBE_PROGRAMS.map((p) => p.mode))) {
+      runProbeTarget(target, mode); // warm-up
+      baseline[mode] = median(Array.from({ length: PROBE_ROUNDS }, () => runProbeTarget(target, mode)));
+    }
+    const results = [];
+    for (const p of PROBE_PROGRAMS) {
+      const program = p.program(target);
+      const r = { name: p.name, mode: p.mode, program, baselineNs: baseline[p.mode] };
+      for (const tool of ["bpfts", "bpftrace"]) r[tool] = { ownNs: [], kernelNs: [], runs: [] };
+      for (let round = 0; round < PROBE_ROUNDS; round++) {
+        for (const tool of round % 2 === 0 ? ["bpfts", "bpftrace"] : ["bpftrace", "bpfts"]) {
+          const s = await probeSession(nat, tool, program, p.mode, target);
+          // Every call must have run each of the tool's programs once.
+          if (s.runs !== PROBE_CALLS * p.programs) throw new Error(`${tool} on ${p.name}: ${s.runs} program runs for ${PROBE_CALLS} calls`);
+          r[tool].ownNs.push(s.ownNs - baseline[p.mode]);
+          r[tool].kernelNs.push(s.kernelNs);
+          r[tool].runs.push(s.runs);
+        }
+      }
+      results.push(r);
+    }
+    return results;
+  } finally {
+    nat.close(statsFd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- 6. attach time of a wildcard over WILDCARD_FUNCS functions --------------------------------
+//
+// A generated C program with WILDCARD_FUNCS functions (gcc -O0: each a symbol of its own), and
+// `uprobe:BIN:bench_w* { @ = count(); }`: the time from spawning the tool to its
+// __BPFTRACE_NOTIFY_PROBES_ATTACHED line (start-up included), and the time from SIGINT to its
+// exit (detach). bpftrace 0.17 refuses more than 512 probes unless BPFTRACE_MAX_PROBES says more.
+//
+// bpftrace runs once only: it opens one perf event per function, and on this kernel each one's
+// release waits for an RCU tasks-trace grace period while holding the kernel's event_mutex (0.1
+// to 1 s each on a 2-CPU VM with Linux 6.18: 16 minutes for 1000 functions, during which no other
+// process can open or close a perf tracepoint or uprobe event). The bench waits for that exit, so that it measures nothing meanwhile and
+// leaves nothing behind. bpfts attaches the wildcard through one multi-uprobe link.
+
+const WILDCARD_FUNCS = 1000;
+const WILDCARD_RUNS = { bpfts: 3, bpftrace: 1 };
+/** `npm run bench -- --no-wildcard` leaves this section out (and bpftrace's long detach). */
+const NO_WILDCARD = process.argv.includes("--no-wildcard");
+
+/** Spawns a tool; resolves with the ms to its attach notice, the probe count it printed and the ms from SIGINT to its exit. */
+async function timedAttach(tool, program) {
+  const [cmd, argv] = command(tool, program);
+  const t0 = process.hrtime.bigint();
+  const child = spawn(cmd, argv, { env: childEnv({ [NOTIFY]: "1", BPFTRACE_MAX_PROBES: String(10 * WILDCARD_FUNCS) }), stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b) => (stdout += b));
+  const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  let ms;
+  let detachMs;
+  try {
+    ms = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${tool} did not attach within 300 s:\n${stderr}`)), 300_000);
+      child.stderr.on("data", (b) => {
+        stderr += b;
+        if (stderr.includes(NOTIFY)) {
+          clearTimeout(timer);
+          resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+      });
+      child.on("error", reject);
+      exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`${tool} exited (${code ?? signal}) before attaching:\n${stderr}`));
+      });
+    });
+  } finally {
+    // The detach: SIGINT, then wait (a process releasing its perf events in the kernel cannot be
+    // killed anyway; SIGKILL only if it is still running in user space after 15 minutes).
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+    const t1 = process.hrtime.bigint();
+    const timer = setTimeout(() => child.kill("SIGKILL"), 900_000);
+    const progress = setInterval(() => process.stderr.write(`bench: waiting for ${tool} to detach (${(Number(process.hrtime.bigint() - t1) / 1e9).toFixed(0)} s)\n`), 30_000);
+    await exited;
+    clearTimeout(timer);
+    clearInterval(progress);
+    detachMs = Number(process.hrtime.bigint() - t1) / 1e6;
+  }
+  const m = /^Attaching (\d+) probes?\.\.\.$/m.exec(stdout);
+  return { ms, detachMs, probes: m ? Number(m[1]) : undefined };
+}
+
+async function wildcardAttach() {
+  const dir = mkdtempSync(join(tmpdir(), "bpfts-bench-wildcard-"));
+  try {
+    const src = join(dir, "wildcard.c");
+    const lines = [];
+    for (let i = 0; i < WILDCARD_FUNCS; i++) lines.push(`__attribute__((noinline, used)) int bench_w${String(i).padStart(4, "0")}(int x) { return x * ${i + 3} + ${i}; }`);
+    lines.push("int main(void) { return bench_w0000(1) == 0; }");
+    writeFileSync(src, lines.join("\n") + "\n");
+    const bin = join(dir, "wildcard");
+    gcc(["-O0", "-o", bin, src], `a C program of ${WILDCARD_FUNCS} functions`);
+    const program = `uprobe:${bin}:bench_w* { @ = count(); }`;
+    const out = { program, functions: WILDCARD_FUNCS, bpfts: { ms: [], detachMs: [], probes: [] }, bpftrace: { ms: [], detachMs: [], probes: [] } };
+    // bpfts first, then bpftrace (whose detach is the long one), then the rest of bpfts's runs.
+    const order = ["bpfts", ...Array(WILDCARD_RUNS.bpftrace).fill("bpftrace"), ...Array(WILDCARD_RUNS.bpfts - 1).fill("bpfts")];
+    for (const tool of order) {
+      const r = await timedAttach(tool, program);
+      if (r.probes !== WILDCARD_FUNCS) throw new Error(`${tool} attached ${r.probes} probes, not ${WILDCARD_FUNCS}`);
+      out[tool].ms.push(r.ms);
+      out[tool].detachMs.push(r.detachMs);
+      out[tool].probes.push(r.probes);
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---- report -------------------------------------------------------------------------------------
 
 function metric(name, unit, bpfts, bpftrace, target, targetText, extra = {}) {
@@ -368,8 +567,19 @@ process.stderr.write(`bench: wall time, ${WALL_RUNS} runs each of ${START_PROGRA
 const wall = await wallTime();
 process.stderr.write(`bench: peak RSS, ${RSS_RUNS} runs each\n`);
 const rss = await peakRss();
-process.stderr.write(`bench: ${TRACE_PROGRAMS.length} programs on tracepoint:raw_syscalls:sys_enter, both attached, each order once, ${LOAD_ROUNDS} x ${2 * LOAD_BYTES} syscalls per order\n`);
-const traced = await tracepointPrograms();
+let traced = [];
+let userProbes = [];
+let wildcard;
+if (!STARTUP_ONLY) {
+  process.stderr.write(`bench: ${TRACE_PROGRAMS.length} programs on tracepoint:raw_syscalls:sys_enter, both attached, each order once, ${LOAD_ROUNDS} x ${2 * LOAD_BYTES} syscalls per order\n`);
+  traced = await tracepointPrograms();
+  process.stderr.write(`bench: ${PROBE_PROGRAMS.length} user-space probe programs, one tool at a time, ${PROBE_ROUNDS} x ${PROBE_CALLS} calls each\n`);
+  userProbes = await userProbeCosts();
+  if (!NO_WILDCARD) {
+    process.stderr.write(`bench: attach time of a wildcard over ${WILDCARD_FUNCS} functions, bpfts ${WILDCARD_RUNS.bpfts} runs, bpftrace ${WILDCARD_RUNS.bpftrace} (its detach takes minutes)\n`);
+    wildcard = await wildcardAttach();
+  }
+}
 
 const metrics = [
   metric(`wall time of '${START_PROGRAM}' (median of ${WALL_RUNS})`, "ms", median(wall.bpfts), median(wall.bpftrace), 1 / 3, "<= 0.33", { samples: wall }),
@@ -388,11 +598,51 @@ for (const t of traced) {
     }),
   );
 }
+for (const u of userProbes) {
+  const extra = { program: u.program, calls: PROBE_CALLS, baselineNsPerCall: u.baselineNs };
+  metrics.push(
+    metric(`ns per call, target's clock: ${u.name} (median of ${PROBE_ROUNDS})`, "ns", median(u.bpfts.ownNs), median(u.bpftrace.ownNs), 1, "<= 1.00", {
+      ...extra,
+      method: "the target's CLOCK_MONOTONIC ns per call traced, minus its untraced baseline",
+      samples: { bpfts: u.bpfts.ownNs, bpftrace: u.bpftrace.ownNs },
+    }),
+  );
+  metrics.push(
+    metric(`ns per call, kernel run_time_ns: ${u.name} (median of ${PROBE_ROUNDS})`, "ns", median(u.bpfts.kernelNs), median(u.bpftrace.kernelNs), 1, "<= 1.00", {
+      ...extra,
+      method: "the tool's programs' run_time_ns delta / calls (BPF_ENABLE_STATS)",
+      samples: { bpfts: u.bpfts.kernelNs, bpftrace: u.bpftrace.kernelNs },
+      programRuns: { bpfts: u.bpfts.runs, bpftrace: u.bpftrace.runs },
+    }),
+  );
+}
+if (wildcard) {
+  const runs = `bpfts: median of ${WILDCARD_RUNS.bpfts}, bpftrace: ${WILDCARD_RUNS.bpftrace} run`;
+  const probes = { bpfts: wildcard.bpfts.probes, bpftrace: wildcard.bpftrace.probes };
+  metrics.push(
+    metric(`attach time of uprobe wildcard over ${WILDCARD_FUNCS} functions (${runs})`, "ms", median(wildcard.bpfts.ms), median(wildcard.bpftrace.ms), 1, "<= 1.00", {
+      program: wildcard.program,
+      method: "from spawning the tool to its __BPFTRACE_NOTIFY_PROBES_ATTACHED line (start-up included)",
+      samples: { bpfts: wildcard.bpfts.ms, bpftrace: wildcard.bpftrace.ms },
+      probes,
+    }),
+  );
+  metrics.push(
+    metric(`detach time of the same wildcard (${runs})`, "ms", median(wildcard.bpfts.detachMs), median(wildcard.bpftrace.detachMs), 1, "<= 1.00", {
+      program: wildcard.program,
+      method: "from SIGINT to the tool's exit",
+      samples: { bpfts: wildcard.bpfts.detachMs, bpftrace: wildcard.bpftrace.detachMs },
+      probes,
+    }),
+  );
+}
 
 const results = {
   date: new Date().toISOString(),
   durationSeconds: (Date.now() - started) / 1000,
   machine: { kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model ?? "", node: process.version, bpftrace: bpftraceVersion },
+  bpfts: `${BIN.slice(ROOT.length + 1)} (package.json bin, run as a file)`,
+  ...(STARTUP_ONLY ? { startupOnly: true } : {}),
   tracepoint: "tracepoint:raw_syscalls:sys_enter",
   load: `dd if=/dev/zero of=/dev/null bs=1 count=${LOAD_BYTES} (${2 * LOAD_BYTES} syscalls), ${LOAD_ROUNDS} measured rounds (after ${LOAD_WARMUP} warm-up) in each of two sessions per program, both tools attached, each attach order once`,
   metrics,

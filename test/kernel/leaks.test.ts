@@ -201,7 +201,7 @@ describe("nothing leaks", () => {
     const tag = uniqueTag("nopriv");
     const before = snapshot();
     const r = await runCli(["-e", `BEGIN { @${tag} = 1; exit() }`], undefined, 65534);
-    expect(r).toMatchObject({ code: 1, stdout: "", stderr: "bpfts: error: tracing needs root (or CAP_BPF and CAP_PERFMON)\n" });
+    expect(r).toMatchObject({ code: 1, stdout: "", stderr: "ERROR: tracing needs root (or CAP_BPF and CAP_PERFMON)\n" });
     await expectNoLeftovers(before, new Set(["BEGIN"]), tag);
   });
 
@@ -235,7 +235,7 @@ describe("nothing leaks", () => {
     const script = compiled(`BEGIN { @${tag} = 1 } tracepoint:syscalls:sys_enter_getpriority { @${tag} = 2 }`);
     script.programs[1]!.target = { type: "tracepoint", category: "syscalls", name: "sys_enter_nonexistent_call" };
     const r = await runAndCheck(script, tag);
-    expect(r).toMatchObject({ exitCode: 1, stdout: "", stderr: "bpfts: error: tracepoint not found: syscalls:sys_enter_nonexistent_call\n" });
+    expect(r).toMatchObject({ exitCode: 1, stdout: "", stderr: "ERROR: tracepoint not found: syscalls:sys_enter_nonexistent_call\n" });
   });
 
   kernelTest("an error thrown mid-attach, after other probes are attached", async () => {
@@ -251,6 +251,6 @@ describe("nothing leaks", () => {
     const r = await runAndCheck(script, tag);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toBe("Attaching 4 probes...\n");
-    expect(r.stderr).toBe("bpfts: error: cannot attach to tracepoint syscalls:sys_enter_getpriority: Invalid argument\n");
+    expect(r.stderr).toBe("ERROR: cannot attach to tracepoint syscalls:sys_enter_getpriority: Invalid argument\n");
   });
 });

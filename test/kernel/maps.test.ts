@@ -5,6 +5,7 @@ import type { MapSymbol } from "../../compiler/check.js";
 import { HIST_BUCKETS, lhistBuckets, planMaps, structLayout } from "../../compiler/codegen/maps.js";
 import { COUNTERS, MAP_TYPE, type MapSpec, STATE } from "../../compiler/program.js";
 import { compile } from "../../compiler/compile.js";
+import { StructRegistry } from "../../compiler/cstruct.js";
 import type { Span } from "../../compiler/source.js";
 import { int, str, type Type } from "../../compiler/types.js";
 import { decodeRecord } from "../../runtime/decode.js";
@@ -31,7 +32,7 @@ const agg = (a: Extract<Type, { kind: "agg" }>["agg"], signed = false, lhist?: {
 function plan(maps: Record<string, { keys: Type[]; value: Type }>): Record<string, MapSpec> {
   const symbols = new Map<string, MapSymbol>();
   for (const [name, m] of Object.entries(maps)) symbols.set(name, { name, keys: m.keys, value: m.value, span: {} as Span });
-  const { specs } = planMaps({ maps: symbols, variables: [] });
+  const { specs } = planMaps({ maps: symbols, variables: [], structs: new StructRegistry([], undefined) });
   return Object.fromEntries(specs.map((s) => [s.name.replace(/^@/, ""), s]));
 }
 

@@ -312,7 +312,7 @@ describe("-c CMD", () => {
 
   kernelTest("the CLI: -c with a command that does not exist", async () => {
     const r = await runCli(["-c", "/nonexistent/command -x", "-e", "BEGIN { exit() }"]);
-    expect(r).toMatchObject({ code: 1, stdout: "", stderr: "bpfts: error: Failed to fork child: path '/nonexistent/command' does not exist or is not executable\n" });
+    expect(r).toMatchObject({ code: 1, stdout: "", stderr: "ERROR: Failed to fork child: path '/nonexistent/command' does not exist or is not executable\n" });
   });
 
   kernelTest("the CLI: -c finds the command through PATH; libc probes see it from its first call", async () => {

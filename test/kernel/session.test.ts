@@ -184,7 +184,7 @@ describe("session: interval and tracepoint probes", () => {
     const script = compiled("tracepoint:syscalls:sys_enter_getpriority { }");
     script.programs[0]!.target = { type: "tracepoint", category: "nope", name: "nope" };
     const r = await run(script);
-    expect(r).toMatchObject({ exitCode: 1, stdout: "", stderr: "bpfts: error: tracepoint not found: nope:nope\n" });
+    expect(r).toMatchObject({ exitCode: 1, stdout: "", stderr: "ERROR: tracepoint not found: nope:nope\n" });
   });
 });
 

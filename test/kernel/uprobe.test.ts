@@ -8,20 +8,10 @@ import { compile } from "../../compiler/compile.js";
 import { formatDiagnostics } from "../../compiler/index.js";
 import { planScript } from "../../runtime/attach/index.js";
 import { kernelTest, kernelUnavailable } from "../support/kernel.js";
-import { bpfLinks, buildTargets, runCompiled, runTraced, TraceTarget, type OptLevel } from "../support/targets.js";
+import { bpfLinks, buildTargets, runCompiled, runTraced, withTarget, type OptLevel } from "../support/targets.js";
 
 const LIBC = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 
-/** Runs `fn` with a started tracetest, which is ended afterwards whatever happens. */
-async function withTarget<T>(binary: string, fn: (t: TraceTarget) => Promise<T>): Promise<T> {
-  const t = await TraceTarget.start(binary);
-  try {
-    return await fn(t);
-  } finally {
-    t.kill();
-    await t.exited;
-  }
-}
 
 /** Ids of multi-uprobe links that exist now (fdinfo says "uretprobe_multi" for returns). */
 function uprobeMultiLinks(): number[] {
@@ -229,7 +219,7 @@ describe("uprobes on libc", () => {
     p.location = { ...p.location, path: "/nonexistent/tracetest" };
     const r = await runCompiled(script);
     expect(r).toMatchObject({ exitCode: 1, stdout: "Attaching 1 probe...\n", left: [] });
-    expect(r.stderr).toBe(`bpfts: error: cannot open a uprobe for uprobe:${tracetest}:tt_add: No such file or directory\n`);
+    expect(r.stderr).toBe(`ERROR: cannot open a uprobe for uprobe:${tracetest}:tt_add: No such file or directory\n`);
   });
 });
 

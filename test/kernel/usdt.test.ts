@@ -8,20 +8,11 @@ import { describe, expect } from "vitest";
 import { ElfFile } from "../../compiler/elf/index.js";
 import { spawnHeld } from "../../runtime/child.js";
 import { kernelTest, kernelUnavailable } from "../support/kernel.js";
-import { addressOfFileOffset, buildTargets, readU16, runTraced, TraceTarget, type OptLevel } from "../support/targets.js";
+import { addressOfFileOffset, buildTargets, readU16, runTraced, withTarget, type OptLevel } from "../support/targets.js";
 
 const PYTHON = "/usr/bin/python3.11";
 const LIBSTDCXX = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
 
-async function withTarget<T>(binary: string, fn: (t: TraceTarget) => Promise<T>): Promise<T> {
-  const t = await TraceTarget.start(binary);
-  try {
-    return await fn(t);
-  } finally {
-    t.kill();
-    await t.exited;
-  }
-}
 
 /** The file offset of a USDT probe's semaphore. */
 function semaphoreOffset(binary: string, provider: string, name: string): number {

@@ -7,14 +7,13 @@
 // string: one character per byte) so comparisons are byte for byte. stderr is not compared:
 // bpftrace prints an RLIMIT_MEMLOCK error there on this kernel.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { test } from "vitest";
 import { inCI, kernelUnavailable } from "./kernel.js";
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CLI = join(ROOT, "dist", "runtime", "cli.js");
+export { CLI, ensureBuilt, ROOT } from "./build.js";
+import { CLI } from "./build.js";
 const NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
 
 export type Tool = "bpftrace" | "bpfts";
@@ -96,31 +95,6 @@ differentialTest.fails = (name: string, fn: TestFn, timeout?: number): void => {
 };
 
 // ---- building bpfts ----------------------------------------------------------------------------
-
-function newestSource(): number {
-  let newest = statSync(join(ROOT, "tsconfig.json")).mtimeMs;
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  walk(join(ROOT, "compiler"));
-  walk(join(ROOT, "runtime"));
-  return Math.max(newest, statSync(join(ROOT, "index.ts")).mtimeMs);
-}
-
-/** Builds dist/ with tsc when the CLI is missing or older than the sources. */
-export function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource()) return;
-  const tsc = spawnSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  // Type errors elsewhere do not stop tsc from emitting; only a missing CLI is fatal.
-  if (!existsSync(CLI)) throw new Error(`building dist/ failed:\n${tsc.stdout}${tsc.stderr}`);
-}
 
 // ---- running the tools -------------------------------------------------------------------------
 

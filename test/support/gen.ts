@@ -287,7 +287,7 @@ class ProgramGen {
         last.body.push(this.literalMapAssign(m));
       }
     }
-    return { kind: "Program", includes: [], probes, span: sp() };
+    return { kind: "Program", includes: [], structs: [], probes, span: sp() };
   }
 
   private keyTypes(): Scalar[] {

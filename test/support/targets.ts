@@ -360,3 +360,14 @@ export async function runCompiled(script: CompiledScript, options: TracedRunOpti
   out.left = await waitForNothingLeft(before, new Set(script.programs.map((p) => p.name)), paths);
   return out;
 }
+
+/** Runs `fn` with a started target process, which is ended afterwards whatever happens. */
+export async function withTarget<T>(binary: string, fn: (t: TraceTarget) => Promise<T>): Promise<T> {
+  const t = await TraceTarget.start(binary);
+  try {
+    return await fn(t);
+  } finally {
+    t.kill();
+    await t.exited;
+  }
+}

@@ -1,6 +1,6 @@
 // A process to trace: functions with register, negative and eight arguments, USDT probes with
 // register, memory and constant arguments, a semaphore-guarded USDT probe (tracetest_sem.c), a
-// function of a shared library (libtracetest.c) and threads.
+// function of a shared library (libtracetest.c), threads and a struct passed by pointer.
 //
 // Commands come from the arguments (`tracetest add 3 usdt 2`: run them, then exit) or, with no
 // arguments, one per line on stdin after "ready PID" is printed. Every command prints what it
@@ -56,6 +56,30 @@ NOINLINE void tt_usdt(long a, int b, int i) {
   printf("usdt %ld %d %d %d %u %ld %d %d\n", a, b, (int)s, (int)c, (unsigned)uc, tt_global, -5, tt_mem);
 }
 
+// Structs passed by pointer (test/kernel/structs.test.ts): members of every kind, a nested
+// struct, arrays, bit-fields and a pointer to another struct.
+struct tt_inner {
+  int x;
+  short y;
+};
+
+struct tt_struct {
+  int id;
+  char name[8];
+  unsigned char mac[6];
+  int vals[2][3];
+  struct tt_inner in;
+  struct tt_struct* next;
+  unsigned int a : 3, b : 9, c : 20;
+  long big;
+};
+
+// noipa: at -O2 gcc would otherwise see that only `id` is read, and not store the rest.
+__attribute__((noipa, used)) int tt_struct(struct tt_struct* s) {
+  tt_sink += s->id;
+  return s->id;
+}
+
 // tracetest_sem.c (semaphores need their own translation unit) and libtracetest.c.
 void tt_sem_probe(int i);
 unsigned tt_semaphore_value(void);
@@ -82,6 +106,21 @@ static int run(const char* cmd, long x, long y) {
     printf("eight %ld\n", tt_eight(-1, 2, -3, 4, -5, 6, -7, 8));
   } else if (strcmp(cmd, "signed") == 0) {
     printf("signed %d\n", tt_signed(-100, -30000, -2000000000, -9000000000000L));
+  } else if (strcmp(cmd, "struct") == 0) {
+    struct tt_struct second = {.id = 2, .name = "second", .in = {.x = 8, .y = 9}};
+    struct tt_struct first = {
+        .id = 1,
+        .name = "first",
+        .mac = {0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0xfe},
+        .vals = {{1, 2, 3}, {4, 5, 6}},
+        .in = {.x = -7, .y = 300},
+        .next = &second,
+        .a = 5,
+        .b = 300,
+        .c = 1000000,
+        .big = -1234567890123L,
+    };
+    printf("struct %d\n", tt_struct(&first));
   } else if (strcmp(cmd, "once") == 0) {
     tt_once();
     printf("once\n");
@@ -120,7 +159,7 @@ static int run(const char* cmd, long x, long y) {
 // How many numbers each command takes.
 static int arity(const char* cmd) {
   if (strcmp(cmd, "threads") == 0) return 2;
-  if (strcmp(cmd, "eight") == 0 || strcmp(cmd, "signed") == 0 || strcmp(cmd, "once") == 0 || strcmp(cmd, "quit") == 0) return 0;
+  if (strcmp(cmd, "eight") == 0 || strcmp(cmd, "signed") == 0 || strcmp(cmd, "once") == 0 || strcmp(cmd, "struct") == 0 || strcmp(cmd, "quit") == 0) return 0;
   return 1;
 }
 

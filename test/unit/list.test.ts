@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { processMappings } from "../../compiler/elf/index.js";
 import { listAttachPoints, ListError, listProbes, runList, splitPattern, tracepointFieldLines, type ListOptions } from "../../runtime/list.js";
 import { nativeAddonPath } from "../../runtime/native.js";
+
+/** `-l` lines of bpftrace's software events, in its order. */
+const SOFTWARE_LINES = ["alignment-faults", "bpf-output", "context-switches", "cpu-clock", "cpu-migrations", "dummy", "emulation-faults", "major-faults", "minor-faults", "page-faults", "task-clock"].map((e) => `software:${e}:`);
 import { parseArgs, type CliOptions } from "../../runtime/options.js";
 
 const haveAddon = existsSync(nativeAddonPath());
@@ -77,12 +80,27 @@ describe("tracepoints (fake tracefs)", () => {
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  test("no pattern, '*' and '*:*': every tracepoint, sorted bytewise", () => {
-    const all = ["tracepoint:fib6:fib6_table_lookup", "tracepoint:fib:fib_table_lookup", "tracepoint:sched:sched_switch", "tracepoint:sched:sched_wakeup", "tracepoint:syscalls:sys_enter_open", "tracepoint:syscalls:sys_enter_openat", "tracepoint:xfs:xlog_iclog_switch"];
+  test("no pattern, '*' and '*:*': every software event, then every tracepoint, sorted bytewise", () => {
+    const tracepoints = ["tracepoint:fib6:fib6_table_lookup", "tracepoint:fib:fib_table_lookup", "tracepoint:sched:sched_switch", "tracepoint:sched:sched_wakeup", "tracepoint:syscalls:sys_enter_open", "tracepoint:syscalls:sys_enter_openat", "tracepoint:xfs:xlog_iclog_switch"];
+    const all = [...SOFTWARE_LINES, ...tracepoints];
     expect(lines(listProbes(undefined, opts))).toEqual(all);
     expect(lines(listProbes("*", opts))).toEqual(all);
     expect(lines(listProbes("*:*", opts))).toEqual(all);
-    expect(lines(listProbes("tracepoint:*", opts))).toEqual(all);
+    expect(lines(listProbes("tracepoint:*", opts))).toEqual(tracepoints);
+  });
+
+  test("software events: bpftrace's names, matched by name or alias", () => {
+    expect(lines(listProbes("software:*", opts))).toEqual(SOFTWARE_LINES);
+    expect(lines(listProbes("s:*:*", opts))).toEqual(SOFTWARE_LINES);
+    expect(lines(listProbes("software:faults", opts))).toEqual(["software:page-faults:"]);
+    expect(lines(listProbes("software:cpu*:100", opts))).toEqual(["software:cpu-clock:", "software:cpu-migrations:"]);
+    expect(lines(listProbes("*fault*", opts))).toEqual(["software:alignment-faults:", "software:emulation-faults:", "software:major-faults:", "software:minor-faults:", "software:page-faults:"]);
+    expect(() => listProbes("software:nosuch", opts)).toThrow("nosuch is not a software probe");
+  });
+
+  test("a character no probe type holds", () => {
+    expect(() => listProbes("\\n", opts)).toThrow("invalid character '\\' in search expression '\\n'");
+    expect(() => listProbes("trace point:*", opts)).toThrow("invalid character ' '");
   });
 
   test("CATEGORY:NAME globs, the 't' alias, probe type globs", () => {
@@ -120,7 +138,7 @@ describe("tracepoints (fake tracefs)", () => {
       mkdirSync(join(bare, "events", "a", "b"), { recursive: true });
       writeFileSync(join(bare, "events", "a", "b", "id"), "7\n");
       mkdirSync(join(bare, "events", "a", "noid"), { recursive: true });
-      expect(listProbes(undefined, { tracefs: bare })).toBe("tracepoint:a:b\n");
+      expect(listProbes("tracepoint:*", { tracefs: bare })).toBe("tracepoint:a:b\n");
     } finally {
       rmSync(bare, { recursive: true, force: true });
     }
@@ -351,7 +369,7 @@ describe.skipIf(!haveGcc)("uprobes and USDT probes of gcc-built files", () => {
     expect(lines(out)).toEqual(["BEGIN", `uprobe:${bin}:work_one`, `uprobe:${bin}:work_two`, `usdt:${bin}:myapp:tick`, `usdt:${bin}:myapp:tock`, "interval:ms:100", `uprobe:${bin}:0x1139`, "END"]);
   });
 
-  test("runList: -l PATTERN, -l -e PROGRAM, errors as 'bpfts: error:' with exit 1", async () => {
+  test("runList: -l PATTERN, -l -e PROGRAM, errors as 'ERROR:' with exit 1", async () => {
     const run = async (argv: string[]) => {
       const parsed = parseArgs(argv);
       if (!parsed.ok) throw new Error(parsed.message);
@@ -362,7 +380,7 @@ describe.skipIf(!haveGcc)("uprobes and USDT probes of gcc-built files", () => {
     };
     expect(await run(["-l", `uprobe:${bin}:help*`])).toEqual({ code: 0, stdout: `uprobe:${bin}:helper\n`, stderr: "" });
     expect(await run(["-lv", `usdt:${bin}:myapp:tick`])).toEqual({ code: 0, stdout: `usdt:${bin}:myapp:tick\n    arg0: -4@%edi\n`, stderr: "" });
-    expect(await run(["-l", `uprobe:${dir}/missing:x`])).toEqual({ code: 1, stdout: "", stderr: `bpfts: error: cannot find '${dir}/missing': no such file, library or command\n` });
+    expect(await run(["-l", `uprobe:${dir}/missing:x`])).toEqual({ code: 1, stdout: "", stderr: `ERROR: cannot find '${dir}/missing': no such file, library or command\n` });
     expect(await run(["-l", "-e", `BEGIN { exit(); } uprobe:${bin}:work_* { @[probe] = count(); }`])).toEqual({
       code: 0,
       stdout: `BEGIN\nuprobe:${bin}:work_one\nuprobe:${bin}:work_two\n`,
@@ -372,6 +390,6 @@ describe.skipIf(!haveGcc)("uprobes and USDT probes of gcc-built files", () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toBe("");
     expect(bad.stderr).toMatch(/^stdin:1:\d+: error: /);
-    expect(await run(["-l", "x", "-e", "BEGIN {}"])).toMatchObject({ code: 1, stderr: "bpfts: error: -l takes a search pattern or -e PROGRAM, not both\n" });
+    expect(await run(["-l", "x", "-e", "BEGIN {}"])).toMatchObject({ code: 1, stderr: "ERROR: -l takes a search pattern or -e PROGRAM, not both\n" });
   });
 });

@@ -654,21 +654,31 @@ describe("syntax errors", () => {
     expect(slice(src, d.span)).toBe("0x10000000000000000");
   });
 
-  test("#define is rejected, #include is not", () => {
-    const r = parseText("#include <a.h>\n#define X 1\nBEGIN {}");
-    expect(r.located).toEqual(["2:1 preprocessor directive '#define' is not supported (only #include lines are accepted, and ignored)"]);
+  test("#include of a missing header, #define, and other directives", () => {
+    const r = parseText("#include <bpfts/no/such.h>\n#define X 1\n#if 1\nBEGIN { print(X) }");
+    expect(r.located).toEqual(["1:10 'bpfts/no/such.h' file not found", "3:1 preprocessor directive '#if' is not supported (only #include and #define lines are)"]);
+    const call = (r.program.probes[0]!.body[0] as A.ExprStmt).expr as A.CallExpr;
+    expect(call.args[0]).toMatchObject({ kind: "Int", value: 1n });
   });
 
-  test("struct definitions are rejected with 'not supported', then parsing goes on", () => {
-    const r = parseText("struct Foo { int x; char *p; };\nBEGIN { exit() }");
-    expect(r.located).toEqual(["1:1 struct definitions are not supported (struct Foo)"]);
+  test("struct definitions before the probes", () => {
+    const r = parseText("struct Foo { int x; char *p; };\nunion U { int a; };\nBEGIN { exit() }");
+    expect(r.located).toEqual([]);
+    expect(r.program.structs.map((d) => `${d.union ? "union" : "struct"} ${d.tag}: ${d.members.map((m) => m.name).join(",")}`)).toEqual(["struct Foo: x,p", "union U: a"]);
     expect(r.program.probes).toHaveLength(1);
   });
 
   test("a struct definition without the trailing ';', between probes", () => {
     const r = parseText("BEGIN { }\nstruct Bar { int y; }\nEND { exit() }");
-    expect(r.located).toEqual(["2:1 struct definitions are not supported (struct Bar)"]);
+    expect(r.located).toEqual([]);
+    expect(r.program.structs.map((d) => d.tag)).toEqual(["Bar"]);
     expect(r.program.probes.map((p) => p.attachPoints[0]!.raw)).toEqual(["BEGIN", "END"]);
+  });
+
+  test("a broken struct definition is reported, then parsing goes on", () => {
+    const r = parseText("struct Foo { int x y; };\nBEGIN { exit() }");
+    expect(r.located).toEqual(["1:20 expected ';' after a struct member, found 'y'"]);
+    expect(r.program.probes).toHaveLength(1);
   });
 
   test("assignment to a non-lvalue", () => {

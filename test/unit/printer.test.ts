@@ -388,6 +388,7 @@ const syntacticProgramArb: fc.Arbitrary<A.Program> = fc
   .map((probes) => ({
     kind: "Program",
     includes: [],
+    structs: [],
     probes: probes.map(([attachPoints, predicate, body]): A.Probe => ({ kind: "Probe", attachPoints, predicate, body, span: sp })),
     span: sp,
   }));

@@ -105,7 +105,7 @@ describe("parseFormat", () => {
       rh: "buffer",
     });
     expect(conv("%rx")).toMatchObject({ conversion: "rx", text: "%rx", length: 3 });
-    expect(conv("%-8rh")).toMatchObject({ conversion: "rh", width: 8, flags: { minus: true } });
+    expect(parseFormat("%-8rh")).toMatchObject({ error: { message: "invalid conversion '%-8rh' in format string: %rh takes no flags, width, precision or length modifier" } });
   });
 
   test("flags in any order, repeated", () => {
@@ -153,7 +153,7 @@ describe("parseFormat", () => {
     ["%-%", 0, 3, /'%%' takes no flags/],
     ["%ls", 0, 3, /length modifier 'l' is not allowed with %s/],
     ["%hhc", 0, 4, /length modifier 'hh' is not allowed with %c/],
-    ["%lrx", 0, 4, /not allowed with %rx/],
+    ["%lrx", 0, 4, /%rx takes no flags, width, precision or length modifier/],
     ["%1000001d", 0, 9, /larger than 1000000/],
     ["%.99999999999999999999d", 0, 23, /larger than/],
     ["%d %s %\u00e9", 6, 2, /^invalid conversion '%\u00e9'/],
@@ -239,6 +239,12 @@ describe("formatPrintf", () => {
     expect(fmt("[%s][%-3s]", "", "")).toBe("[][   ]");
   });
 
+  test("%r %rx %rh print the first `length` bytes of a buf() value, as bpftrace does", () => {
+    const b = { length: 6, bytes: Uint8Array.of(0x48, 0x09, 0x5c, 0x7f, 0x80, 0x00, 0x41) };
+    expect(fmt("%r|%rx|%rh", b, b, b)).toBe("H\\x09\\\\x7f\\x80\\x00|\\x48\\x09\\x5c\\x7f\\x80\\x00|48 09 5c 7f 80 00");
+    expect(fmt("[%r]", { length: 0, bytes: Uint8Array.of(1) })).toBe("[]");
+  });
+
   test("literals are UTF-8 and keep a leading BOM", () => {
     expect(fmt("\ufeff\u00e9 %d \u{1f600}\n", 1n)).toBe("\ufeff\u00e9 1 \u{1f600}\n");
   });
@@ -248,6 +254,6 @@ describe("formatPrintf", () => {
     expect(() => fmt("%d", 1n, 2n)).toThrow(/too many arguments/);
     expect(() => fmt("%d", "x")).toThrow(/expects an integer/);
     expect(() => fmt("%s", 1n)).toThrow(/expects a string/);
-    expect(() => fmt("%r", Uint8Array.of(1))).toThrow(/not supported/);
+    expect(() => fmt("%r", Uint8Array.of(1))).toThrow(/expects a buf\(\) argument/);
   });
 });
