@@ -5,13 +5,12 @@
 // text-mode histograms.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { CLI, ensureBuilt } from "./build.js";
+import { buildOnce, TARGETS_SOURCE_DIR } from "./targets.js";
 
-const TARGETS_SOURCE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "targets");
 
 export { CLI, ensureBuilt };
 
@@ -143,24 +142,11 @@ export function buildExampleTargets(): ExampleTargets {
   for (const f of Object.values(SOURCES)) hash.update(`${f}\n${readFileSync(join(TARGETS_SOURCE_DIR, f), "utf8")}\n`);
   const dir = join(tmpdir(), `bpfts-example-targets-${hash.digest("hex").slice(0, 16)}`);
   const out = Object.fromEntries(Object.entries(BINARIES).map(([k, b]) => [k, join(dir, b)])) as unknown as ExampleTargets;
-  if (!existsSync(join(dir, ".complete"))) {
-    const work = mkdtempSync(join(tmpdir(), "bpfts-example-targets-build-"));
-    try {
-      for (const [k, src] of Object.entries(SOURCES)) {
-        execFileSync("gcc", ["-O2", "-g", "-Wall", "-o", join(work, BINARIES[k as keyof typeof BINARIES]), join(TARGETS_SOURCE_DIR, src)], { stdio: "pipe" });
-      }
-      execFileSync("touch", [join(work, ".complete")]);
-      try {
-        renameSync(work, dir);
-      } catch (e) {
-        if (!existsSync(join(dir, ".complete"))) throw e;
-        rmSync(work, { recursive: true, force: true });
-      }
-    } catch (e) {
-      rmSync(work, { recursive: true, force: true });
-      throw new Error(`building the example targets failed: ${(e as Error).message}\n${(e as { stderr?: Buffer }).stderr?.toString() ?? ""}`);
+  buildOnce(dir, "the example targets", (work) => {
+    for (const [k, src] of Object.entries(SOURCES)) {
+      execFileSync("gcc", ["-O2", "-g", "-Wall", "-o", join(work, BINARIES[k as keyof typeof BINARIES]), join(TARGETS_SOURCE_DIR, src)], { stdio: "pipe" });
     }
-  }
+  });
   for (const p of Object.values(out)) if (!statSync(p).isFile()) throw new Error(`${p} is missing`);
   cached = out;
   return out;

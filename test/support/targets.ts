@@ -62,33 +62,41 @@ export function buildTargets(opt: OptLevel): Targets {
     thrower: join(dir, "thrower"),
     pyScript: join(dir, "pyfunc.py"),
   };
-  if (!existsSync(join(dir, ".complete"))) {
-    // Built elsewhere, then renamed into place: a concurrent or interrupted build never leaves
-    // a half-built folder where a complete one is expected.
-    const work = mkdtempSync(join(tmpdir(), `bpfts-targets-build-`));
-    try {
-      const src = (f: string) => join(TARGETS_SOURCE_DIR, f);
-      const cc = (args: string[]) => execFileSync("gcc", [`-${opt}`, "-g", "-Wall", ...args], { stdio: "pipe" });
-      cc(["-fPIC", "-shared", "-o", join(work, "libtracetest.so"), src("libtracetest.c")]);
-      cc(["-o", join(work, "tracetest"), src("tracetest.c"), src("tracetest_sem.c"), `-L${work}`, "-ltracetest", "-Wl,-rpath,$ORIGIN", "-pthread"]);
-      execFileSync("g++", [`-${opt}`, "-g", "-o", join(work, "thrower"), src("thrower.cpp")], { stdio: "pipe" });
-      execFileSync("cp", [src("pyfunc.py"), join(work, "pyfunc.py")]);
-      execFileSync("touch", [join(work, ".complete")]);
-      try {
-        renameSync(work, dir);
-      } catch (e) {
-        // Another build won the race: use its result.
-        if (!existsSync(join(dir, ".complete"))) throw e;
-        rmSync(work, { recursive: true, force: true });
-      }
-    } catch (e) {
-      rmSync(work, { recursive: true, force: true });
-      const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? "";
-      throw new Error(`building the test targets failed: ${(e as Error).message}\n${stderr}`);
-    }
-  }
+  buildOnce(dir, "the test targets", (work) => {
+    const src = (f: string) => join(TARGETS_SOURCE_DIR, f);
+    const cc = (args: string[]) => execFileSync("gcc", [`-${opt}`, "-g", "-Wall", ...args], { stdio: "pipe" });
+    cc(["-fPIC", "-shared", "-o", join(work, "libtracetest.so"), src("libtracetest.c")]);
+    cc(["-o", join(work, "tracetest"), src("tracetest.c"), src("tracetest_sem.c"), `-L${work}`, "-ltracetest", "-Wl,-rpath,$ORIGIN", "-pthread"]);
+    execFileSync("g++", [`-${opt}`, "-g", "-o", join(work, "thrower"), src("thrower.cpp")], { stdio: "pipe" });
+    execFileSync("cp", [src("pyfunc.py"), join(work, "pyfunc.py")]);
+  });
   built.set(opt, t);
   return t;
+}
+
+/**
+ * Makes `dir` hold what `build` writes, unless an earlier build completed it. The build runs in a
+ * folder of its own that is renamed into place, so a concurrent or interrupted build never leaves
+ * a half-built folder where a complete one is expected.
+ */
+export function buildOnce(dir: string, what: string, build: (work: string) => void): void {
+  if (existsSync(join(dir, ".complete"))) return;
+  const work = mkdtempSync(join(tmpdir(), "bpfts-build-"));
+  try {
+    build(work);
+    execFileSync("touch", [join(work, ".complete")]);
+    try {
+      renameSync(work, dir);
+    } catch (e) {
+      // Another build won the race: use its result.
+      if (!existsSync(join(dir, ".complete"))) throw e;
+      rmSync(work, { recursive: true, force: true });
+    }
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true });
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? "";
+    throw new Error(`building ${what} failed: ${(e as Error).message}\n${stderr}`);
+  }
 }
 
 // ---- the tracetest process ---------------------------------------------------------------------
