@@ -12,10 +12,11 @@ import { formatDiagnostics, type Diagnostic } from "../compiler/index.js";
 import type { CompiledScript } from "../compiler/program.js";
 import { typeName, type Type } from "../compiler/types.js";
 import { bucketsOf, percentile, type Bucket } from "./format/percentiles.js";
-import { formatMap, formatValue, sortMapEntries, type MapSnapshot } from "./format/text.js";
-import type { AvgValue, BucketCounts, Value } from "./format/values.js";
+import { formatMap, formatValue, sortMapEntries, type MapSnapshot, type ValueFormatOptions } from "./format/text.js";
+import type { AvgValue, BucketCounts, Symbolizer, Value } from "./format/values.js";
 import { attachingLine, helperErrorText, lostEventsLine, mapUpdateFailuresLine, NOTIFY_ATTACHED_LINE, printValueText, type OutputSink } from "./output.js";
 import { runScript } from "./session.js";
+import { createSymbolizer } from "./symbols.js";
 
 // ---- values ----------------------------------------------------------------------------------------
 
@@ -248,7 +249,7 @@ function statsOf(v: Value): StatsValue {
 }
 
 /** A decoded value (runtime/format/values.ts) as the library hands it out. */
-export function toTraceValue(type: Type, v: Value): TraceValue {
+export function toTraceValue(type: Type, v: Value, opts: ValueFormatOptions = {}): TraceValue {
   switch (type.kind) {
     case "int": {
       const bits = type.size * 8;
@@ -261,13 +262,13 @@ export function toTraceValue(type: Type, v: Value): TraceValue {
       return stringOf(v);
     case "tuple": {
       const elems = v as readonly Value[];
-      return type.elems.map((t, i) => toTraceValue(t, elems[i]!));
+      return type.elems.map((t, i) => toTraceValue(t, elems[i]!, opts));
     }
     case "usym":
-      return formatValue(type, v);
+      return formatValue(type, v, opts);
     case "ustack":
     case "kstack":
-      return formatValue(type, v)
+      return formatValue(type, v, opts)
         .split("\n")
         .map((l) => l.trim())
         .filter((l) => l !== "");
@@ -309,13 +310,13 @@ class MapView implements TraceMap {
   readonly entries: readonly TraceMapEntry[];
   private readonly index = new Map<string, TraceValue>();
 
-  constructor(snapshot: MapSnapshot) {
+  constructor(snapshot: MapSnapshot, opts: ValueFormatOptions = {}) {
     this.name = snapshot.name;
     this.keyTypes = snapshot.keyTypes.map(typeName);
     this.valueType = typeName(snapshot.valueType);
     this.entries = sortMapEntries(snapshot.keyTypes, snapshot.valueType, snapshot.entries).map((e) => ({
-      key: snapshot.keyTypes.map((t, i) => toTraceValue(t, e.key[i]!)),
-      value: toTraceValue(snapshot.valueType, e.value),
+      key: snapshot.keyTypes.map((t, i) => toTraceValue(t, e.key[i]!, opts)),
+      value: toTraceValue(snapshot.valueType, e.value, opts),
     }));
     for (const e of this.entries) this.index.set(canonical(e.key), e.value);
     Object.defineProperty(this, "index", { enumerable: false });
@@ -330,10 +331,10 @@ class MapView implements TraceMap {
   }
 }
 
-function mapsRecord(snapshots: readonly MapSnapshot[]): Record<string, TraceMap> {
+function mapsRecord(snapshots: readonly MapSnapshot[], opts: ValueFormatOptions): Record<string, TraceMap> {
   const out: Record<string, TraceMap> = {};
   const sorted = [...snapshots].sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
-  for (const s of sorted) out[s.name] = new MapView(s);
+  for (const s of sorted) out[s.name] = new MapView(s, opts);
   return out;
 }
 
@@ -367,6 +368,8 @@ class Session implements TraceSession {
   private failure: unknown;
   private failureDelivered = false;
   private readMaps: (() => MapSnapshot[]) | undefined;
+  /** User addresses (usym, ustack, func) print as symbols, as the CLI prints them. */
+  private readonly formatOptions: ValueFormatOptions & { symbolize: Symbolizer } = { symbolize: createSymbolizer() };
   private finalMaps: MapSnapshot[] | undefined;
   private signalAttached!: () => void;
   private failAttached!: (e: unknown) => void;
@@ -404,6 +407,7 @@ class Session implements TraceSession {
       notifyAttached: true,
       signal: this.stopper.signal,
       handleSignals: false,
+      symbolize: this.formatOptions.symbolize,
       sink: this.sink(),
       exposeMaps: (read) => {
         this.readMaps = read;
@@ -439,8 +443,10 @@ class Session implements TraceSession {
     return {
       attached: (probes) => this.push({ type: "attached", probes, text: attachingLine(probes) }),
       printf: (text) => this.push({ type: "printf", text }),
-      value: (type, value) => this.push({ type: "value", value: toTraceValue(type, value), valueType: typeName(type), text: printValueText(type, value) }),
-      map: (m, o) => this.push({ type: "map", map: new MapView(m), top: o.top, div: o.div, text: formatMap(m.name, m.keyTypes, m.valueType, m.entries, o) }),
+      value: (type, value) =>
+        this.push({ type: "value", value: toTraceValue(type, value, this.formatOptions), valueType: typeName(type), text: printValueText(type, value, this.formatOptions) }),
+      map: (m, o) =>
+        this.push({ type: "map", map: new MapView(m, this.formatOptions), top: o.top, div: o.div, text: formatMap(m.name, m.keyTypes, m.valueType, m.entries, { ...o, ...this.formatOptions }) }),
       time: (text) => this.push({ type: "time", text }),
       cat: (text) => this.push({ type: "cat", text }),
       syscall: (text) => this.push({ type: "syscall", text }),
@@ -506,8 +512,8 @@ class Session implements TraceSession {
   async maps(): Promise<Record<string, TraceMap>> {
     if (this.readMaps === undefined && !this.isEnded) await this.attached.catch(() => {});
     const read = this.readMaps;
-    if (read !== undefined) return mapsRecord(read());
-    if (this.finalMaps !== undefined) return mapsRecord(this.finalMaps);
+    if (read !== undefined) return mapsRecord(read(), this.formatOptions);
+    if (this.finalMaps !== undefined) return mapsRecord(this.finalMaps, this.formatOptions);
     if (this.failure !== undefined) throw this.failure;
     return {};
   }

@@ -11,6 +11,7 @@ import { compile, SessionError, trace, type Histogram, type TraceEvent, type Tra
 import { native } from "../../runtime/native.js";
 import { anonFds, ids, linksTo, nameOf } from "../support/bpf-objects.js";
 import { kernelTest, kernelUnavailable } from "../support/kernel.js";
+import { buildTargets, withTarget } from "../support/targets.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -227,6 +228,22 @@ describe("everything is released", () => {
     const events = await collect(trace(source));
     expect(events.map((e) => e.type)).toEqual(["attached"]);
     await expectReleased(b, source, tag);
+  });
+
+  kernelTest("user addresses come back as symbols, as the CLI prints them", async () => {
+    const { tracetest } = buildTargets("O0");
+    await withTarget(tracetest, async (t) => {
+      const session = trace(`uprobe:${tracetest}:tt_add /pid == ${t.pid}/ { printf("%s\\n", func); @f[func] = count(); @s[ustack(1)] = count(); }`);
+      await session.attached;
+      await t.command("add 3"); // three calls of tt_add
+      await new Promise((r) => setTimeout(r, 100));
+      const maps = await session.maps();
+      await session.stop();
+      const events = await collect(session);
+      expect(events.filter((e) => e.type === "printf").map((e) => e.text)).toEqual(["tt_add\n", "tt_add\n", "tt_add\n"]);
+      expect(maps["@f"]?.entries).toEqual([{ key: ["tt_add"], value: 3n }]);
+      expect(maps["@s"]?.entries).toEqual([{ key: [["tt_add+0"]], value: 3n }]);
+    });
   });
 
   kernelTest("stop()", async () => {
