@@ -139,13 +139,27 @@ export function commandFor(tool: Tool, program: string, args: string[] = []): [s
   return [path, ["-e", program, ...args]];
 }
 
-/** Starts `tool` on `program` with stdout and stderr captured. */
-export function startTool(tool: Tool, program: string, opts: StartOptions = {}): RunningTool {
-  const [cmd, argv] = commandFor(tool, program, opts.args);
+/** A process started with __BPFTRACE_NOTIFY_PROBES_ATTACHED set, its output captured. */
+export interface Started {
+  child: ChildProcess;
+  /** Resolves when it reports every probe attached (rejects if it ends first). */
+  attached: Promise<void>;
+  /** Resolves when it has exited: stdout as bytes, stderr without the attach notice. */
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string; timedOut: boolean }>;
+  /** stdout so far */
+  stdout(): Buffer;
+  /** Sends SIGINT, like Ctrl-C, while it runs. */
+  interrupt(): void;
+  /** Resolves once `seen(stdout)` holds; rejects after `timeoutMs` or if the process ends first. */
+  until(seen: (stdout: Buffer) => boolean, what: string, timeoutMs: number): Promise<void>;
+}
+
+/** Spawns `cmd argv` with the attach notice asked for and colour off (SIGKILLed after timeoutMs). */
+export function startNotifying(label: string, cmd: string, argv: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs: number }): Started {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "NODE_OPTIONS") env[k] = v;
   Object.assign(env, { [NOTIFY]: "1", NO_COLOR: "1" }, opts.env);
-  const child = spawn(cmd, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, argv, { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   const out: Buffer[] = [];
   let stderr = "";
   let timedOut = false;
@@ -169,8 +183,8 @@ export function startTool(tool: Tool, program: string, opts: StartOptions = {}):
   const timer = setTimeout(() => {
     timedOut = true;
     child.kill("SIGKILL");
-  }, opts.timeoutMs ?? 20_000);
-  const done = new Promise<ToolResult>((resolve, reject) => {
+  }, opts.timeoutMs);
+  const done: Started["done"] = new Promise((resolve, reject) => {
     child.on("error", (e) => {
       clearTimeout(timer);
       onEnded(e);
@@ -179,33 +193,33 @@ export function startTool(tool: Tool, program: string, opts: StartOptions = {}):
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       for (const w of [...watchers]) w();
-      onEnded(new Error(`${tool} exited (${code ?? signal}) before attaching:\n${stderr}`));
-      const stdout = Buffer.concat(out).toString("latin1");
-      resolve({ tool, stdout, stderr: stderr.split(NOTIFY + "\n").join(""), code, signal, timedOut });
+      onEnded(new Error(`${label} exited (${code ?? signal}) before attaching:\n${stderr}`));
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: stderr.split(NOTIFY + "\n").join(""), timedOut });
     });
   });
+  const alive = () => child.exitCode === null && child.signalCode === null;
   return {
-    tool,
     child,
     attached,
     done,
+    stdout: () => Buffer.concat(out),
     interrupt: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+      if (alive()) child.kill("SIGINT");
     },
-    printed: (text: string, timeoutMs = 10_000) =>
+    until: (seen, what, timeoutMs) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
-          if (Buffer.concat(out).toString("latin1").includes(text)) {
+          if (seen(Buffer.concat(out))) {
             finish();
             resolve();
-          } else if (child.exitCode !== null || child.signalCode !== null) {
+          } else if (!alive()) {
             finish();
-            reject(new Error(`${tool} ended without printing ${JSON.stringify(text)}`));
+            reject(new Error(`${label} ended without printing ${what}:\n${Buffer.concat(out).toString("latin1")}\n${stderr}`));
           }
         };
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`${tool} did not print ${JSON.stringify(text)} within ${timeoutMs} ms`));
+          reject(new Error(`${label} did not print ${what} within ${timeoutMs} ms:\n${Buffer.concat(out).toString("latin1")}\n${stderr}`));
         }, timeoutMs);
         const finish = () => {
           clearTimeout(timer);
@@ -214,6 +228,20 @@ export function startTool(tool: Tool, program: string, opts: StartOptions = {}):
         watchers.add(check);
         check();
       }),
+  };
+}
+
+/** Starts `tool` on `program` with stdout and stderr captured. */
+export function startTool(tool: Tool, program: string, opts: StartOptions = {}): RunningTool {
+  const [cmd, argv] = commandFor(tool, program, opts.args);
+  const run = startNotifying(tool, cmd, argv, { ...(opts.env ? { env: opts.env } : {}), timeoutMs: opts.timeoutMs ?? 20_000 });
+  return {
+    tool,
+    child: run.child,
+    attached: run.attached,
+    done: run.done.then((r) => ({ tool, stdout: r.stdout.toString("latin1"), stderr: r.stderr, code: r.code, signal: r.signal, timedOut: r.timedOut })),
+    interrupt: run.interrupt,
+    printed: (text: string, timeoutMs = 10_000) => run.until((b) => b.toString("latin1").includes(text), JSON.stringify(text), timeoutMs),
   };
 }
 

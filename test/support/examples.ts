@@ -10,11 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI, ensureBuilt } from "./build.js";
 import { buildOnce, TARGETS_SOURCE_DIR } from "./targets.js";
+import { startNotifying } from "./bpftrace.js";
 
 
 export { CLI, ensureBuilt };
-
-const NOTIFY = "__BPFTRACE_NOTIFY_PROBES_ATTACHED";
 
 export interface CliResult {
   code: number | null;
@@ -39,56 +38,14 @@ export interface CliRun {
 
 /** Starts `node dist/runtime/cli.js ARGS...` (SIGKILLed after timeoutMs, 60 s by default). */
 export function startCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CliRun {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== "NODE_OPTIONS") env[k] = v;
-  Object.assign(env, { [NOTIFY]: "1", NO_COLOR: "1" });
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  let onAttached!: () => void;
-  let onEnded!: (e: Error) => void;
-  const attached = new Promise<void>((ok, fail) => {
-    onAttached = ok;
-    onEnded = fail;
-  });
-  attached.catch(() => undefined);
-  child.stdout!.setEncoding("utf8");
-  child.stdout!.on("data", (s: string) => (stdout += s));
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (s: string) => {
-    stderr += s;
-    if (stderr.includes(NOTIFY)) onAttached();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      onEnded(e);
-      reject(e);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      onEnded(new Error(`bpfts ${args.join(" ")} exited (${code ?? signal}) before attaching:\n${stderr}`));
-      resolve({ code, signal, stdout, stderr: stderr.split(`${NOTIFY}\n`).join("") });
-    });
-  });
-  const alive = () => child.exitCode === null && child.signalCode === null;
+  const run = startNotifying("bpfts", process.execPath, [CLI, ...args], { ...(opts.cwd ? { cwd: opts.cwd } : {}), timeoutMs: opts.timeoutMs ?? 60_000 });
   return {
-    child,
-    attached,
-    done,
-    stdout: () => stdout,
-    interrupt: () => {
-      if (alive()) child.kill("SIGINT");
-    },
-    printed: async (pattern, timeoutMs = 15_000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(stdout)) {
-        if (!alive()) throw new Error(`bpfts ended without printing ${pattern}:\n${stdout}\n${stderr}`);
-        if (Date.now() > deadline) throw new Error(`bpfts did not print ${pattern} within ${timeoutMs} ms:\n${stdout}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    child: run.child,
+    attached: run.attached,
+    done: run.done.then((r) => ({ code: r.code, signal: r.signal, stdout: r.stdout.toString("utf8"), stderr: r.stderr })),
+    stdout: () => run.stdout().toString("utf8"),
+    interrupt: run.interrupt,
+    printed: (pattern, timeoutMs = 15_000) => run.until((b) => pattern.test(b.toString("utf8")), String(pattern), timeoutMs),
   };
 }
 
